@@ -1,0 +1,201 @@
+//! The context a backend handles a request in.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+use switchyard_protocol::jsonrpc::{ErrorObject, Message, Notification};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What a backend may know about the client's session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionView {
+    /// The session id, when the client has one (legacy eras).
+    pub id: Option<String>,
+    /// The protocol version in use.
+    pub protocol_version: String,
+    /// The client's `capabilities`.
+    pub client_capabilities: Value,
+    /// The client's `clientInfo`.
+    pub client_info: Value,
+}
+
+/// Sends requests to the client and awaits their responses. Implemented by the node: in the
+/// session eras the request goes out on the stream of the current request and the response
+/// may come back through any node.
+#[async_trait]
+pub trait Peer: Send + Sync + 'static {
+    /// Sends `method` with `params` to the client through `outbox` and awaits the result.
+    async fn request(
+        &self,
+        method: &str,
+        params: Value,
+        outbox: &mpsc::UnboundedSender<Message>,
+    ) -> Result<Value, ErrorObject>;
+}
+
+/// A [`Peer`] for contexts where the client cannot be asked anything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPeer;
+
+#[async_trait]
+impl Peer for NoPeer {
+    async fn request(
+        &self,
+        method: &str,
+        _params: Value,
+        _outbox: &mpsc::UnboundedSender<Message>,
+    ) -> Result<Value, ErrorObject> {
+        Err(ErrorObject::internal(format!(
+            "cannot send {method} to this client"
+        )))
+    }
+}
+
+/// Which list changed, for `notifications/*/list_changed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// `notifications/tools/list_changed`.
+    Tools,
+    /// `notifications/prompts/list_changed`.
+    Prompts,
+    /// `notifications/resources/list_changed`.
+    Resources,
+}
+
+/// Changes that concern other clients than the one asking: the node fans them out to every
+/// subscribed session, on every node.
+pub trait Changes: Send + Sync + 'static {
+    /// A resource's content changed (`notifications/resources/updated` to its subscribers).
+    fn resource_updated(&self, uri: &str);
+    /// A list changed (`notifications/*/list_changed` to every session).
+    fn list_changed(&self, kind: ListKind);
+}
+
+/// A [`Changes`] that drops everything (unit tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoChanges;
+
+impl Changes for NoChanges {
+    fn resource_updated(&self, _uri: &str) {}
+    fn list_changed(&self, _kind: ListKind) {}
+}
+
+/// The context of one request.
+#[derive(Clone)]
+pub struct Context {
+    /// The client's session, as far as the backend may know it.
+    pub session: SessionView,
+    /// Fires when the client cancels the request or goes away for good.
+    pub cancel: CancellationToken,
+    /// `params._meta.progressToken` of the request, if any.
+    pub progress_token: Option<Value>,
+    outbox: mpsc::UnboundedSender<Message>,
+    peer: Arc<dyn Peer>,
+    changes: Arc<dyn Changes>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("session", &self.session)
+            .field("progress_token", &self.progress_token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// Builds a context.
+    pub fn new(
+        session: SessionView,
+        outbox: mpsc::UnboundedSender<Message>,
+        peer: Arc<dyn Peer>,
+        changes: Arc<dyn Changes>,
+    ) -> Self {
+        Self {
+            session,
+            cancel: CancellationToken::new(),
+            progress_token: None,
+            outbox,
+            peer,
+            changes,
+        }
+    }
+
+    /// Sets the cancellation token.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Sets the progress token.
+    pub fn with_progress_token(mut self, token: Option<Value>) -> Self {
+        self.progress_token = token;
+        self
+    }
+
+    /// Sends a notification related to this request (it precedes the result on the wire).
+    pub fn notify(&self, method: &str, params: Value) {
+        let params = match params {
+            Value::Object(m) => Some(m),
+            Value::Null => None,
+            other => {
+                let mut m = Map::new();
+                m.insert("value".into(), other);
+                Some(m)
+            }
+        };
+        let _ = self
+            .outbox
+            .send(Message::Notification(Notification::new(method, params)));
+    }
+
+    /// Sends `notifications/progress`, if the request asked for progress.
+    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.progress_token else {
+            return;
+        };
+        let mut p = json!({ "progressToken": token, "progress": progress });
+        if let Some(t) = total {
+            p["total"] = json!(t);
+        }
+        if let Some(m) = message {
+            p["message"] = json!(m);
+        }
+        self.notify("notifications/progress", p);
+    }
+
+    /// Sends `notifications/message` at `level` (the node drops it if the client's level is
+    /// higher).
+    pub fn log(&self, level: &str, logger: Option<&str>, data: Value) {
+        let mut p = json!({ "level": level, "data": data });
+        if let Some(l) = logger {
+            p["logger"] = json!(l);
+        }
+        self.notify("notifications/message", p);
+    }
+
+    /// Sends a request to the client (sampling, elicitation, roots) and awaits its result.
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, ErrorObject> {
+        self.peer.request(method, params, &self.outbox).await
+    }
+
+    /// Whether the client declared a capability (e.g. `"sampling"`, `"elicitation"`).
+    pub fn client_supports(&self, capability: &str) -> bool {
+        self.session
+            .client_capabilities
+            .get(capability)
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// Announces that a resource changed, to every subscriber on every node.
+    pub fn resource_updated(&self, uri: &str) {
+        self.changes.resource_updated(uri);
+    }
+
+    /// Announces that a list changed, to every session on every node.
+    pub fn list_changed(&self, kind: ListKind) {
+        self.changes.list_changed(kind);
+    }
+}

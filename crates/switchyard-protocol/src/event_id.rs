@@ -1,0 +1,147 @@
+//! The SSE event-id codec.
+//!
+//! An event id names the log *epoch* it was written under, the *stream* it belongs to and
+//! its *position* in that stream: `<epoch>_<stream>_<seq>`, e.g. `k3f9a_r7_12`.
+//!
+//! - The epoch changes whenever an event log is created afresh (a restarted in-memory node,
+//!   a flushed Redis). A `Last-Event-ID` from another epoch is detected, never silently
+//!   replayed from the wrong place.
+//! - The stream is `g` for the session's standalone GET stream, or `r<n>` for the response
+//!   stream of one POST. A resumption with `Last-Event-ID` resumes exactly that stream.
+//! - Positions start at 1 and grow by one per event in the stream; the priming event of a
+//!   stream has position 0.
+//!
+//! Ids are unique across the session because each stream name is unique in the session.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A stream within a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StreamId {
+    /// The session's standalone GET stream (server-initiated messages).
+    Get,
+    /// The response stream of the `n`th POST of the session that opened one.
+    Request(u64),
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamId::Get => f.write_str("g"),
+            StreamId::Request(n) => write!(f, "r{n}"),
+        }
+    }
+}
+
+impl FromStr for StreamId {
+    type Err = BadEventId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.as_bytes() {
+            b"g" => Ok(StreamId::Get),
+            [b'r', digits @ ..] if is_decimal(digits) => s[1..]
+                .parse()
+                .map(StreamId::Request)
+                .map_err(|_| BadEventId),
+            _ => Err(BadEventId),
+        }
+    }
+}
+
+/// A decoded event id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventId {
+    /// The log epoch: 1–32 ASCII alphanumerics.
+    pub epoch: String,
+    /// The stream this event belongs to.
+    pub stream: StreamId,
+    /// The position in the stream (0 = priming event).
+    pub seq: u64,
+}
+
+/// An event id that this codec did not produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed event id")]
+pub struct BadEventId;
+
+fn is_decimal(b: &[u8]) -> bool {
+    !b.is_empty() && b.len() <= 20 && b.iter().all(u8::is_ascii_digit)
+}
+
+/// Whether `s` is a valid epoch: 1–32 ASCII alphanumerics.
+pub fn is_valid_epoch(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl EventId {
+    /// Builds an id.
+    pub fn new(epoch: impl Into<String>, stream: StreamId, seq: u64) -> Self {
+        Self {
+            epoch: epoch.into(),
+            stream,
+            seq,
+        }
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}_{}", self.epoch, self.stream, self.seq)
+    }
+}
+
+impl FromStr for EventId {
+    type Err = BadEventId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.trim().split('_');
+        let (Some(epoch), Some(stream), Some(seq), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(BadEventId);
+        };
+        if !is_valid_epoch(epoch) || !is_decimal(seq.as_bytes()) {
+            return Err(BadEventId);
+        }
+        Ok(EventId {
+            epoch: epoch.to_owned(),
+            stream: stream.parse()?,
+            seq: seq.parse().map_err(|_| BadEventId)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        for id in [
+            EventId::new("abc1", StreamId::Get, 0),
+            EventId::new("Z", StreamId::Request(42), u64::MAX),
+        ] {
+            assert_eq!(id.to_string().parse::<EventId>(), Ok(id));
+        }
+    }
+
+    #[test]
+    fn rejects_foreign_ids() {
+        for bad in [
+            "",
+            "1",
+            "a_g",
+            "a_g_",
+            "a_x_1",
+            "a_r_1",
+            "a_r1_-1",
+            "a-b_g_1",
+            "a_g_1_2",
+            "a_r1x_1",
+            "a_g_99999999999999999999999",
+        ] {
+            assert_eq!(bad.parse::<EventId>(), Err(BadEventId), "{bad}");
+        }
+    }
+}

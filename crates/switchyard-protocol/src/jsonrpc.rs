@@ -1,0 +1,406 @@
+//! JSON-RPC 2.0 as MCP uses it.
+//!
+//! [`classify`] is the one entry point for untrusted bytes: it tells a parse error (`-32700`)
+//! from a well-formed JSON value that is not a valid JSON-RPC message (`-32600`), and
+//! returns each message of a batch separately so that one bad element does not spoil the rest.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Standard JSON-RPC and MCP error codes.
+pub mod code {
+    /// Invalid JSON was received.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// The JSON sent is not a valid request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// The method does not exist or is not available.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// Internal error.
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// MCP: a requested resource does not exist (2025 revisions).
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
+    /// MCP 2026-07-28: HTTP headers disagree with the body.
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// MCP 2026-07-28: the request needs a client capability that was not declared.
+    pub const MISSING_CAPABILITY: i64 = -32021;
+    /// MCP 2026-07-28: the protocol version is not supported.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+    /// Switchyard: the session is unknown or terminated (HTTP 404 carries it).
+    pub const SESSION_NOT_FOUND: i64 = -32001;
+}
+
+/// A JSON-RPC request id: a string or an integer (MCP forbids `null`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Id {
+    /// An integer id.
+    Number(i64),
+    /// A string id.
+    String(String),
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Id::Number(n) => write!(f, "{n}"),
+            Id::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// The error code (see [`code`]).
+    pub code: i64,
+    /// A short human-readable description.
+    pub message: String,
+    /// Optional structured detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    /// An error with no `data`.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Attaches structured `data`.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// `-32602` invalid params.
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(code::INVALID_PARAMS, message)
+    }
+
+    /// `-32601` method not found.
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(
+            code::METHOD_NOT_FOUND,
+            format!("Method not found: {method}"),
+        )
+    }
+
+    /// `-32603` internal error.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(code::INTERNAL_ERROR, message)
+    }
+}
+
+impl std::fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JSON-RPC error {}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ErrorObject {}
+
+/// A request: has an id and expects a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The request id.
+    pub id: Id,
+    /// The method name.
+    pub method: String,
+    /// The params object, if any (MCP params are always objects).
+    pub params: Option<Map<String, Value>>,
+}
+
+/// A notification: no id, no response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// The method name.
+    pub method: String,
+    /// The params object, if any.
+    pub params: Option<Map<String, Value>>,
+}
+
+/// A response: a result or an error for a request id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The id of the request answered; `None` only for errors about unreadable requests.
+    pub id: Option<Id>,
+    /// The outcome.
+    pub outcome: Result<Value, ErrorObject>,
+}
+
+/// Any JSON-RPC message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A request.
+    Request(Request),
+    /// A notification.
+    Notification(Notification),
+    /// A response (result or error).
+    Response(Response),
+}
+
+impl Request {
+    /// Builds a request.
+    pub fn new(id: Id, method: impl Into<String>, params: Option<Map<String, Value>>) -> Self {
+        Self {
+            id,
+            method: method.into(),
+            params,
+        }
+    }
+
+    /// The `params._meta` object, if present.
+    pub fn meta(&self) -> Option<&Map<String, Value>> {
+        meta_of(self.params.as_ref())
+    }
+
+    /// A string field of `params`.
+    pub fn param_str(&self, key: &str) -> Option<&str> {
+        self.params.as_ref()?.get(key)?.as_str()
+    }
+}
+
+impl Notification {
+    /// Builds a notification.
+    pub fn new(method: impl Into<String>, params: Option<Map<String, Value>>) -> Self {
+        Self {
+            method: method.into(),
+            params,
+        }
+    }
+}
+
+impl Response {
+    /// A successful response.
+    pub fn result(id: Id, result: Value) -> Self {
+        Self {
+            id: Some(id),
+            outcome: Ok(result),
+        }
+    }
+
+    /// An error response.
+    pub fn error(id: Option<Id>, error: ErrorObject) -> Self {
+        Self {
+            id,
+            outcome: Err(error),
+        }
+    }
+}
+
+fn meta_of(params: Option<&Map<String, Value>>) -> Option<&Map<String, Value>> {
+    params?.get("_meta")?.as_object()
+}
+
+impl Message {
+    /// The message as a JSON value, with `"jsonrpc": "2.0"`.
+    pub fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("jsonrpc".into(), Value::from("2.0"));
+        match self {
+            Message::Request(r) => {
+                obj.insert("id".into(), id_value(&r.id));
+                obj.insert("method".into(), Value::from(r.method.clone()));
+                if let Some(p) = &r.params {
+                    obj.insert("params".into(), Value::Object(p.clone()));
+                }
+            }
+            Message::Notification(n) => {
+                obj.insert("method".into(), Value::from(n.method.clone()));
+                if let Some(p) = &n.params {
+                    obj.insert("params".into(), Value::Object(p.clone()));
+                }
+            }
+            Message::Response(r) => {
+                obj.insert("id".into(), r.id.as_ref().map_or(Value::Null, id_value));
+                match &r.outcome {
+                    Ok(v) => obj.insert("result".into(), v.clone()),
+                    Err(e) => obj.insert(
+                        "error".into(),
+                        serde_json::to_value(e).unwrap_or(Value::Null),
+                    ),
+                };
+            }
+        }
+        Value::Object(obj)
+    }
+
+    /// The message serialized as compact JSON.
+    pub fn to_json(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    /// Parses one message from a JSON value.
+    pub fn from_value(value: Value) -> Result<Message, Invalid> {
+        let Value::Object(mut obj) = value else {
+            return Err(Invalid::new(None, "a JSON-RPC message must be an object"));
+        };
+        let id = match obj.remove("id") {
+            None => None,
+            Some(v) => Some(parse_id(v)),
+        };
+        let id_ok = match &id {
+            Some(Ok(id)) => Some(id.clone()),
+            _ => None,
+        };
+        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return Err(Invalid::new(id_ok, "\"jsonrpc\" must be \"2.0\""));
+        }
+        let params = match obj.remove("params") {
+            None => None,
+            Some(Value::Object(p)) => Some(p),
+            Some(_) => return Err(Invalid::new(id_ok, "\"params\" must be an object")),
+        };
+        if let Some(method) = obj.remove("method") {
+            let Value::String(method) = method else {
+                return Err(Invalid::new(id_ok, "\"method\" must be a string"));
+            };
+            if obj.contains_key("result") || obj.contains_key("error") {
+                return Err(Invalid::new(
+                    id_ok,
+                    "a request cannot carry result or error",
+                ));
+            }
+            return match id {
+                None => Ok(Message::Notification(Notification { method, params })),
+                Some(Ok(id)) => Ok(Message::Request(Request { id, method, params })),
+                Some(Err(why)) => Err(Invalid::new(None, why)),
+            };
+        }
+        let id = match id {
+            Some(Ok(id)) => Some(id),
+            Some(Err(why)) => {
+                // Error responses about unreadable requests carry `"id": null`.
+                if why != NULL_ID || !obj.contains_key("error") {
+                    return Err(Invalid::new(None, why));
+                }
+                None
+            }
+            None => return Err(Invalid::new(None, "a message needs \"method\" or \"id\"")),
+        };
+        match (obj.remove("result"), obj.remove("error")) {
+            (Some(result), None) => Ok(Message::Response(Response {
+                id,
+                outcome: Ok(result),
+            })),
+            (None, Some(error)) => match serde_json::from_value::<ErrorObject>(error) {
+                Ok(e) => Ok(Message::Response(Response {
+                    id,
+                    outcome: Err(e),
+                })),
+                Err(_) => Err(Invalid::new(id, "malformed \"error\" object")),
+            },
+            _ => Err(Invalid::new(
+                id,
+                "a response needs exactly one of \"result\" or \"error\"",
+            )),
+        }
+    }
+}
+
+const NULL_ID: &str = "\"id\" must not be null";
+
+fn parse_id(v: Value) -> Result<Id, &'static str> {
+    match v {
+        Value::String(s) => Ok(Id::String(s)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Id::Number)
+            .ok_or("\"id\" must be a string or an integer"),
+        Value::Null => Err(NULL_ID),
+        _ => Err("\"id\" must be a string or an integer"),
+    }
+}
+
+fn id_value(id: &Id) -> Value {
+    match id {
+        Id::Number(n) => Value::from(*n),
+        Id::String(s) => Value::from(s.clone()),
+    }
+}
+
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+/// A JSON value that is not a valid JSON-RPC message: answered with `-32600`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid JSON-RPC message: {reason}")]
+pub struct Invalid {
+    /// The request id, when it could be read, so the error response can echo it.
+    pub id: Option<Id>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Invalid {
+    fn new(id: Option<Id>, reason: impl Into<String>) -> Self {
+        Self {
+            id,
+            reason: reason.into(),
+        }
+    }
+
+    /// The `-32600` error object for this message.
+    pub fn to_error(&self) -> ErrorObject {
+        ErrorObject::new(code::INVALID_REQUEST, self.reason.clone())
+    }
+}
+
+/// A POST body, classified.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// One message (or one invalid message).
+    Single(Result<Message, Invalid>),
+    /// A batch; each element judged on its own. Never empty.
+    Batch(Vec<Result<Message, Invalid>>),
+}
+
+/// Why a body could not be classified at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BodyError {
+    /// Not JSON: answered with `-32700`.
+    #[error("parse error: {0}")]
+    Parse(String),
+    /// An empty batch `[]`: answered with `-32600`.
+    #[error("empty batch")]
+    EmptyBatch,
+}
+
+impl BodyError {
+    /// The error object to answer with.
+    pub fn to_error(&self) -> ErrorObject {
+        match self {
+            BodyError::Parse(m) => ErrorObject::new(code::PARSE_ERROR, format!("Parse error: {m}")),
+            BodyError::EmptyBatch => ErrorObject::new(code::INVALID_REQUEST, "empty batch"),
+        }
+    }
+}
+
+/// Classifies an untrusted POST body.
+pub fn classify(bytes: &[u8]) -> Result<Body, BodyError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| BodyError::Parse(e.to_string()))?;
+    match value {
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Err(BodyError::EmptyBatch);
+            }
+            Ok(Body::Batch(
+                items.into_iter().map(Message::from_value).collect(),
+            ))
+        }
+        other => Ok(Body::Single(Message::from_value(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

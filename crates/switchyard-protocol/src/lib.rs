@@ -1,0 +1,18 @@
+//! Pure MCP protocol pieces: everything Switchyard needs to understand bytes on the wire,
+//! with no async runtime and no I/O, so that every parser here can be fuzzed and
+//! property-tested in isolation.
+//!
+//! # Layout
+//!
+//! - [`jsonrpc`]: JSON-RPC 2.0 messages, the classifier that turns a POST body into a
+//!   single message or a batch, and the standard/MCP error codes.
+//! - [`version`]: the protocol revisions Switchyard serves and version negotiation.
+//! - [`headers`]: `Accept`, `Content-Type`, `Mcp-Session-Id` and `Origin`/`Host` rules.
+//! - [`sse`]: a Server-Sent Events encoder and an incremental decoder over `BytesMut`.
+//! - [`event_id`]: the SSE event-id codec (epoch, stream, position).
+
+pub mod event_id;
+pub mod headers;
+pub mod jsonrpc;
+pub mod sse;
+pub mod version;

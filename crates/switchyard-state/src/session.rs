@@ -1,0 +1,110 @@
+//! Sessions: what a node must know about a legacy-era client to serve any of its requests.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::StateError;
+
+/// Which legacy transport a session was opened on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// Streamable HTTP (2025-03-26 and later): `Mcp-Session-Id`.
+    StreamableHttp,
+    /// HTTP+SSE (2024-11-05): `GET /sse` + `POST /messages?sessionId=`.
+    HttpSse,
+}
+
+/// One session, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The session id (visible ASCII, ≥ 128 bits of CSPRNG output).
+    pub id: String,
+    /// Who owns the session; bus channels are bound to `<principal>:<session>`.
+    /// `"anonymous"` until authentication exists.
+    pub principal: String,
+    /// The transport the session was opened on.
+    pub transport: Transport,
+    /// The negotiated protocol version.
+    pub protocol_version: String,
+    /// `clientInfo` from `initialize`.
+    pub client_info: Value,
+    /// `capabilities` from `initialize`.
+    pub client_capabilities: Value,
+    /// Whether `notifications/initialized` has arrived.
+    pub initialized: bool,
+    /// The level set by `logging/setLevel`, if any.
+    pub log_level: Option<String>,
+    /// Resource URIs the client subscribed to.
+    pub subscriptions: BTreeSet<String>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at_ms: u64,
+}
+
+impl SessionRecord {
+    /// The bus channel of this session: `<principal>:<session>`.
+    pub fn channel(&self) -> String {
+        session_channel(&self.principal, &self.id)
+    }
+}
+
+/// The bus channel of a session: `<principal>:<session>`.
+pub fn session_channel(principal: &str, session: &str) -> String {
+    format!("{principal}:{session}")
+}
+
+/// A change to a stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionPatch {
+    /// `notifications/initialized` arrived.
+    Initialized,
+    /// `logging/setLevel`.
+    LogLevel(String),
+    /// `resources/subscribe`.
+    Subscribe(String),
+    /// `resources/unsubscribe`.
+    Unsubscribe(String),
+}
+
+impl SessionPatch {
+    /// Applies the patch to a record.
+    pub fn apply(&self, rec: &mut SessionRecord) {
+        match self {
+            SessionPatch::Initialized => rec.initialized = true,
+            SessionPatch::LogLevel(l) => rec.log_level = Some(l.clone()),
+            SessionPatch::Subscribe(u) => {
+                rec.subscriptions.insert(u.clone());
+            }
+            SessionPatch::Unsubscribe(u) => {
+                rec.subscriptions.remove(u);
+            }
+        }
+    }
+}
+
+/// Where sessions live.
+///
+/// Contract (checked by [`crate::contract`]):
+/// - `create` stores a new record and fails with [`StateError::Conflict`] if the id exists.
+/// - `get` returns the record as last written by *any* node, and refreshes its idle TTL;
+///   a record idle for longer than the TTL is gone (`None`), as is a deleted one.
+/// - `update` applies a patch atomically with respect to other patches of the same session,
+///   returns `false` (and writes nothing) if the session does not exist.
+/// - `delete` returns whether the session existed; after it returns, `get` on every node
+///   returns `None` (no stale cache may resurrect it).
+/// - Errors are [`StateError::Unavailable`] when the backing store is unreachable; nothing
+///   is half-written.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new session.
+    async fn create(&self, record: SessionRecord) -> Result<(), StateError>;
+    /// Loads a session and refreshes its idle TTL.
+    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StateError>;
+    /// Applies a patch; `false` if the session does not exist.
+    async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError>;
+    /// Deletes a session; `true` if it existed.
+    async fn delete(&self, id: &str) -> Result<bool, StateError>;
+}
