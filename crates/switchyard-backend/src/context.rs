@@ -94,6 +94,14 @@ pub struct Context {
     outbox: mpsc::UnboundedSender<Message>,
     peer: Arc<dyn Peer>,
     changes: Arc<dyn Changes>,
+    stream: Option<Arc<dyn StreamControl>>,
+}
+
+/// Control over the SSE stream a request is answered on. Implemented by the node.
+pub trait StreamControl: Send + Sync + 'static {
+    /// Closes the response stream now, without ending the request (the 2025-11-25 polling
+    /// behaviour): the client reconnects with `Last-Event-ID` and receives the rest.
+    fn close_stream(&self);
 }
 
 impl std::fmt::Debug for Context {
@@ -120,6 +128,22 @@ impl Context {
             outbox,
             peer,
             changes,
+            stream: None,
+        }
+    }
+
+    /// Sets the stream control hook.
+    pub fn with_stream_control(mut self, control: Arc<dyn StreamControl>) -> Self {
+        self.stream = Some(control);
+        self
+    }
+
+    /// Asks the transport to close the response stream early (the client resumes it with
+    /// `Last-Event-ID`). A no-op where the stream cannot be resumed (JSON responses, clients
+    /// older than 2025-11-25).
+    pub fn close_stream(&self) {
+        if let Some(s) = &self.stream {
+            s.close_stream();
         }
     }
 

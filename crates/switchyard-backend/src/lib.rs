@@ -24,7 +24,9 @@ pub mod context;
 pub mod demo;
 pub mod everything;
 
-pub use context::{Changes, Context, ListKind, NoChanges, NoPeer, Peer, SessionView};
+pub use context::{
+    Changes, Context, ListKind, NoChanges, NoPeer, Peer, SessionView, StreamControl,
+};
 
 /// `serverInfo` as sent in the `initialize` result.
 #[derive(Debug, Clone, PartialEq, Eq)]
