@@ -42,6 +42,10 @@ pub struct SessionRecord {
     pub subscriptions: BTreeSet<String>,
     /// Creation time, ms since the Unix epoch.
     pub created_at_ms: u64,
+    /// Who holds the session's standalone GET stream (a token minted by the holding node),
+    /// if anyone: a session has at most one.
+    #[serde(default)]
+    pub get_stream: Option<String>,
 }
 
 impl SessionRecord {
@@ -67,6 +71,13 @@ pub enum SessionPatch {
     Subscribe(String),
     /// `resources/unsubscribe`.
     Unsubscribe(String),
+    /// Claims the standalone GET stream for a holder token, if no one holds it.
+    ClaimGetStream(String),
+    /// Claims the standalone GET stream for a holder token, taking it from any holder
+    /// (a resumption with `Last-Event-ID` replaces a stream whose node may be gone).
+    TakeGetStream(String),
+    /// Releases the standalone GET stream, if this holder token still holds it.
+    ReleaseGetStream(String),
 }
 
 impl SessionPatch {
@@ -81,6 +92,17 @@ impl SessionPatch {
             SessionPatch::Unsubscribe(u) => {
                 rec.subscriptions.remove(u);
             }
+            SessionPatch::ClaimGetStream(t) => {
+                if rec.get_stream.is_none() {
+                    rec.get_stream = Some(t.clone());
+                }
+            }
+            SessionPatch::TakeGetStream(t) => rec.get_stream = Some(t.clone()),
+            SessionPatch::ReleaseGetStream(t) => {
+                if rec.get_stream.as_ref() == Some(t) {
+                    rec.get_stream = None;
+                }
+            }
         }
     }
 }
@@ -91,7 +113,7 @@ impl SessionPatch {
 /// - `create` stores a new record and fails with [`StateError::Conflict`] if the id exists.
 /// - `get` returns the record as last written by *any* node, and refreshes its idle TTL;
 ///   a record idle for longer than the TTL is gone (`None`), as is a deleted one.
-/// - `update` applies a patch atomically with respect to other patches of the same session,
+/// - `update` applies a patch (with [`SessionPatch::apply`]) atomically with respect to other patches of the same session,
 ///   returns `false` (and writes nothing) if the session does not exist.
 /// - `delete` returns whether the session existed; after it returns, `get` on every node
 ///   returns `None` (no stale cache may resurrect it).
