@@ -42,10 +42,14 @@ pub struct SessionRecord {
     pub subscriptions: BTreeSet<String>,
     /// Creation time, ms since the Unix epoch.
     pub created_at_ms: u64,
-    /// Who holds the session's standalone GET stream (a token minted by the holding node),
-    /// if anyone: a session has at most one.
+    /// The session's standalone GET stream (its stream name in the event log), if one was
+    /// opened. Server-initiated messages are appended to it even while no connection is
+    /// attached, so a client resuming it with `Last-Event-ID` misses nothing.
     #[serde(default)]
     pub get_stream: Option<String>,
+    /// Whether a connection is attached to `get_stream` right now (a session has at most one).
+    #[serde(default)]
+    pub get_attached: bool,
 }
 
 impl SessionRecord {
@@ -71,12 +75,13 @@ pub enum SessionPatch {
     Subscribe(String),
     /// `resources/unsubscribe`.
     Unsubscribe(String),
-    /// Claims the standalone GET stream for a holder token, if no one holds it.
+    /// Opens a new standalone GET stream with this name, unless a connection is attached to
+    /// the current one.
     ClaimGetStream(String),
-    /// Claims the standalone GET stream for a holder token, taking it from any holder
-    /// (a resumption with `Last-Event-ID` replaces a stream whose node may be gone).
+    /// Attaches a connection to the named GET stream whatever the current state (a
+    /// resumption with `Last-Event-ID` replaces a connection whose node may be gone).
     TakeGetStream(String),
-    /// Releases the standalone GET stream, if this holder token still holds it.
+    /// Detaches the connection from the named GET stream, if it is still the current one.
     ReleaseGetStream(String),
 }
 
@@ -93,14 +98,18 @@ impl SessionPatch {
                 rec.subscriptions.remove(u);
             }
             SessionPatch::ClaimGetStream(t) => {
-                if rec.get_stream.is_none() {
+                if !rec.get_attached {
                     rec.get_stream = Some(t.clone());
+                    rec.get_attached = true;
                 }
             }
-            SessionPatch::TakeGetStream(t) => rec.get_stream = Some(t.clone()),
+            SessionPatch::TakeGetStream(t) => {
+                rec.get_stream = Some(t.clone());
+                rec.get_attached = true;
+            }
             SessionPatch::ReleaseGetStream(t) => {
                 if rec.get_stream.as_ref() == Some(t) {
-                    rec.get_stream = None;
+                    rec.get_attached = false;
                 }
             }
         }
