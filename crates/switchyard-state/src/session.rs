@@ -65,8 +65,17 @@ pub fn session_channel(principal: &str, session: &str) -> String {
 }
 
 /// A change to a stored session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SessionPatch {
+    /// `initialize` was answered (HTTP+SSE sessions exist before their `initialize`).
+    Negotiated {
+        /// The negotiated protocol version.
+        protocol_version: String,
+        /// `clientInfo`.
+        client_info: Value,
+        /// `capabilities`.
+        client_capabilities: Value,
+    },
     /// `notifications/initialized` arrived.
     Initialized,
     /// `logging/setLevel`.
@@ -89,6 +98,15 @@ impl SessionPatch {
     /// Applies the patch to a record.
     pub fn apply(&self, rec: &mut SessionRecord) {
         match self {
+            SessionPatch::Negotiated {
+                protocol_version,
+                client_info,
+                client_capabilities,
+            } => {
+                rec.protocol_version = protocol_version.clone();
+                rec.client_info = client_info.clone();
+                rec.client_capabilities = client_capabilities.clone();
+            }
             SessionPatch::Initialized => rec.initialized = true,
             SessionPatch::LogLevel(l) => rec.log_level = Some(l.clone()),
             SessionPatch::Subscribe(u) => {
