@@ -65,8 +65,13 @@ pub struct EventId {
 #[error("malformed event id")]
 pub struct BadEventId;
 
+/// A canonical decimal: digits only, no leading zero (but `0` itself), so that each number has
+/// exactly one spelling and a parsed id prints back as the very string it came from.
 fn is_decimal(b: &[u8]) -> bool {
-    !b.is_empty() && b.len() <= 20 && b.iter().all(u8::is_ascii_digit)
+    !b.is_empty()
+        && b.len() <= 20
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1)
 }
 
 /// Whether `s` is a valid epoch: 1–32 ASCII alphanumerics.
@@ -95,6 +100,7 @@ impl FromStr for EventId {
     type Err = BadEventId;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Whitespace around a header value is not part of the id.
         let mut parts = s.trim().split('_');
         let (Some(epoch), Some(stream), Some(seq), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -115,6 +121,7 @@ impl FromStr for EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn round_trip() {
@@ -140,8 +147,35 @@ mod tests {
             "a_g_1_2",
             "a_r1x_1",
             "a_g_99999999999999999999999",
+            "a_g_18446744073709551616",
+            "a_g_01",
+            "a_r01_1",
+            "a_g_+1",
+            "a__g_1",
         ] {
             assert_eq!(bad.parse::<EventId>(), Err(BadEventId), "{bad}");
+        }
+    }
+
+    fn stream() -> impl Strategy<Value = StreamId> {
+        prop_oneof![
+            Just(StreamId::Get),
+            any::<u64>().prop_map(StreamId::Request)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn display_parse_round_trip(epoch in "[A-Za-z0-9]{1,32}", stream in stream(), seq: u64) {
+            let id = EventId::new(epoch, stream, seq);
+            prop_assert_eq!(id.to_string().parse::<EventId>(), Ok(id));
+        }
+
+        #[test]
+        fn a_parsed_id_prints_back_as_its_source(s in "[ a-z0-9_gr-]{0,24}") {
+            if let Ok(id) = s.parse::<EventId>() {
+                prop_assert_eq!(id.to_string(), s.trim());
+            }
         }
     }
 }

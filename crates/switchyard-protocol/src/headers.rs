@@ -9,33 +9,70 @@ pub struct Accepts {
     pub event_stream: bool,
 }
 
-/// Parses an `Accept` header value. Media ranges with `q=0` are refused ranges.
+/// Parses an `Accept` header value.
+///
+/// Each media type is judged by the most specific range that matches it (`text/event-stream`
+/// over `text/*` over `*/*`, RFC 9110 §12.5.1), and is admitted when that range's quality is
+/// above zero: `*/*, text/event-stream;q=0` admits JSON but not an event stream. Among equally
+/// specific ranges the highest quality wins. Types, subtypes and parameter names are
+/// case-insensitive; parameters other than `q` are ignored.
 pub fn parse_accept(value: &str) -> Accepts {
-    let mut acc = Accepts::default();
+    let mut json = Best::default();
+    let mut event_stream = Best::default();
     for range in value.split(',') {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let refused = parts.any(|p| {
-            let p = p.trim();
-            p.strip_prefix("q=")
-                .or_else(|| p.strip_prefix("Q="))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        if refused {
+        let Some((kind, sub)) = media.split_once('/') else {
             continue;
-        }
-        match media.as_str() {
-            "*/*" => {
-                acc.json = true;
-                acc.event_stream = true;
-            }
-            "application/*" | "application/json" => acc.json = true,
-            "text/*" | "text/event-stream" => acc.event_stream = true,
-            _ => {}
-        }
+        };
+        let (kind, sub) = (kind.trim(), sub.trim());
+        let q = parts.find_map(quality).unwrap_or(1.0);
+        json.offer(specificity(kind, sub, "application", "json"), q);
+        event_stream.offer(specificity(kind, sub, "text", "event-stream"), q);
     }
-    acc
+    Accepts {
+        json: json.admits(),
+        event_stream: event_stream.admits(),
+    }
+}
+
+/// The best-matching range seen so far for one media type: (specificity, quality).
+#[derive(Default)]
+struct Best(Option<(u8, f32)>);
+
+impl Best {
+    fn offer(&mut self, specificity: Option<u8>, q: f32) {
+        let Some(s) = specificity else { return };
+        self.0 = match self.0 {
+            Some((best, best_q)) if best > s || (best == s && best_q >= q) => self.0,
+            _ => Some((s, q)),
+        };
+    }
+
+    fn admits(&self) -> bool {
+        self.0.is_some_and(|(_, q)| q > 0.0)
+    }
+}
+
+/// How specifically the range `kind/sub` names `want_kind/want_sub`: 3 exactly, 2 as
+/// `type/*`, 1 as `*/*`; `None` when it does not match.
+fn specificity(kind: &str, sub: &str, want_kind: &str, want_sub: &str) -> Option<u8> {
+    match (kind, sub) {
+        ("*", "*") => Some(1),
+        (k, "*") if k == want_kind => Some(2),
+        (k, s) if k == want_kind && s == want_sub => Some(3),
+        _ => None,
+    }
+}
+
+/// The quality of a `q=` parameter. An unreadable weight is ignored (the range keeps the
+/// default quality 1), as most servers do, rather than turning a sloppy client away.
+fn quality(param: &str) -> Option<f32> {
+    let (name, value) = param.split_once('=')?;
+    if !name.trim().eq_ignore_ascii_case("q") {
+        return None;
+    }
+    value.trim().parse::<f32>().ok().filter(|q| !q.is_nan())
 }
 
 /// Whether a `Content-Type` value is `application/json` (parameters such as `charset` allowed).
@@ -53,24 +90,31 @@ pub fn is_valid_session_id(id: &str) -> bool {
 
 /// The host part of a `Host` header or of an origin's authority, lower-cased, without port.
 ///
-/// `[::1]:8080` gives `[::1]`; `Example.COM:80` gives `example.com`.
+/// `[::1]:8080` gives `[::1]`; `Example.COM:80` gives `example.com`. A bare IPv6 literal
+/// (`::1`, as one might write in an allow list) is bracketed: `[::1]`. Text after a bracketed
+/// literal that is not `:port` makes the whole value the "host", which matches no entry.
 pub fn host_without_port(authority: &str) -> String {
     let a = authority.trim();
     let host = if a.starts_with('[') {
-        match a.find(']') {
-            Some(end) => &a[..=end],
-            None => a,
+        match a.split_once(']') {
+            Some((inside, rest)) if rest.is_empty() || is_port(rest) => &a[..=inside.len()],
+            _ => a,
         }
+    } else if a.bytes().filter(|b| *b == b':').count() > 1 {
+        return format!("[{}]", a.to_ascii_lowercase());
     } else {
-        a.rsplit_once(':').map_or(a, |(h, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                a
-            }
-        })
+        match a.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => a,
+        }
     };
     host.to_ascii_lowercase()
+}
+
+/// Whether `s` is `:` followed by a (possibly empty) run of digits.
+fn is_port(s: &str) -> bool {
+    s.strip_prefix(':')
+        .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The authority (`host[:port]`) of an `Origin` header value, or `None` for `null` and
@@ -137,5 +181,7 @@ impl HostAllowList {
     }
 }
 
+#[cfg(test)]
+mod host_tests;
 #[cfg(test)]
 mod tests;

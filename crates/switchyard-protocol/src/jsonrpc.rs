@@ -128,7 +128,8 @@ pub struct Notification {
 /// A response: a result or an error for a request id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
-    /// The id of the request answered; `None` only for errors about unreadable requests.
+    /// The id of the request answered; `None` only for errors about unreadable requests
+    /// (written as `"id": null`). A result response with no id is not a valid message.
     pub id: Option<Id>,
     /// The outcome.
     pub outcome: Result<Value, ErrorObject>,
@@ -237,14 +238,18 @@ impl Message {
     }
 
     /// Parses one message from a JSON value.
+    ///
+    /// The rules are JSON-RPC 2.0's, narrowed by MCP: `jsonrpc` is `"2.0"`; an `id` is a
+    /// string or an integer that fits `i64` (never `null`, except on an error response about
+    /// an unreadable request); `params`, when present, is an object; a request or notification
+    /// has a string `method` and no `result`/`error`; a response has exactly one of them and a
+    /// well-formed error object. Unknown members are ignored. When the message is invalid but
+    /// its id could be read, the [`Invalid`] carries it so the `-32600` answer can echo it.
     pub fn from_value(value: Value) -> Result<Message, Invalid> {
         let Value::Object(mut obj) = value else {
             return Err(Invalid::new(None, "a JSON-RPC message must be an object"));
         };
-        let id = match obj.remove("id") {
-            None => None,
-            Some(v) => Some(parse_id(v)),
-        };
+        let id = obj.remove("id").map(parse_id);
         let id_ok = match &id {
             Some(Ok(id)) => Some(id.clone()),
             _ => None,
@@ -275,13 +280,10 @@ impl Message {
         }
         let id = match id {
             Some(Ok(id)) => Some(id),
-            Some(Err(why)) => {
-                // Error responses about unreadable requests carry `"id": null`.
-                if why != NULL_ID || !obj.contains_key("error") {
-                    return Err(Invalid::new(None, why));
-                }
-                None
-            }
+            // An error response about an unreadable request carries `"id": null` (JSON-RPC
+            // 2.0) or no id at all (MCP 2025-11-25 makes `id` optional on error responses).
+            Some(Err(NULL_ID)) | None if obj.contains_key("error") => None,
+            Some(Err(why)) => return Err(Invalid::new(None, why)),
             None => return Err(Invalid::new(None, "a message needs \"method\" or \"id\"")),
         };
         match (obj.remove("result"), obj.remove("error")) {
@@ -402,5 +404,7 @@ pub fn classify(bytes: &[u8]) -> Result<Body, BodyError> {
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -48,10 +48,13 @@ impl Event {
 
     /// Appends the wire form of this event to `dst`.
     ///
-    /// Newlines inside `id` or `event` would break framing, so they are dropped; `data` is
-    /// split into one `data:` line per line.
+    /// Line breaks inside `id` or `event` would break framing, so they are dropped; an empty
+    /// `event` is the default type and is not written. `data` is written as one `data:` line
+    /// per line, where CR, LF and CRLF all end a line (as they do for the receiver), so data
+    /// decodes back with its line ends normalised to LF. Empty data is written as a bare
+    /// `data:` line, which receivers dispatch as an event with empty data.
     pub fn encode(&self, dst: &mut BytesMut) {
-        if let Some(event) = &self.event {
+        if let Some(event) = self.event.as_deref().filter(|e| !e.is_empty()) {
             put_field(dst, "event", event);
         }
         if let Some(id) = &self.id {
@@ -89,8 +92,23 @@ fn put_field(dst: &mut BytesMut, name: &str, value: &str) {
     dst.put_u8(b'\n');
 }
 
+/// Splits on CRLF, CR and LF, as an event-stream reader does.
 fn split_lines(s: &str) -> impl Iterator<Item = &str> {
-    s.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.find(['\r', '\n']) {
+            None => {
+                rest = None;
+                Some(r)
+            }
+            Some(i) => {
+                let eol = if r[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&r[i + eol..]);
+                Some(&r[..i])
+            }
+        }
+    })
 }
 
 /// A comment line (`: text`), used as a keep-alive.
@@ -116,13 +134,20 @@ pub enum DecodeError {
 }
 
 /// An incremental event-stream decoder.
+///
+/// Feed it one growing buffer: append received bytes to the same `BytesMut` and call
+/// [`Decoder::decode`] until it returns `Ok(None)`. The decoder remembers how far it has
+/// already looked for a line end, so a long line arriving in small chunks costs linear time.
 #[derive(Debug, Clone)]
 pub struct Decoder {
     max_event: usize,
     pending: Event,
     has_data: bool,
-    has_fields: bool,
     bom_checked: bool,
+    /// The previous line ended with CR: a LF that follows belongs to it.
+    skip_lf: bool,
+    /// Bytes at the front of the buffer already known to hold no line end.
+    scanned: usize,
     last_id: Option<String>,
 }
 
@@ -139,47 +164,64 @@ impl Decoder {
             max_event,
             pending: Event::default(),
             has_data: false,
-            has_fields: false,
             bom_checked: false,
+            skip_lf: false,
+            scanned: 0,
             last_id: None,
         }
     }
 
-    /// The last event id seen (the value a client would send as `Last-Event-ID`).
+    /// The last event id seen on a dispatched event (the value a client would send as
+    /// `Last-Event-ID`); `None` before any, or after an `id` field that reset it to empty.
     pub fn last_event_id(&self) -> Option<&str> {
-        self.last_id.as_deref()
+        self.last_id.as_deref().filter(|id| !id.is_empty())
     }
 
     /// Decodes the next complete event from `buf`, consuming the bytes it used.
     ///
     /// Returns `Ok(None)` when `buf` holds no complete event; call again with more bytes.
-    /// Events with neither data nor id nor retry (e.g. a lone comment) are skipped; an event
-    /// with an id but empty data (a priming event) is returned.
+    /// Lines may end with CR, LF or CRLF (also when the CR and the LF arrive in different
+    /// chunks); a leading UTF-8 byte order mark is skipped; invalid UTF-8 is replaced.
+    ///
+    /// An event is returned when its block had a `data` field (even an empty one), an `id`
+    /// or a valid `retry`, so a priming event (id and empty data) and a lone `retry` are seen.
+    /// A block of comments or of an `event` field alone is skipped. An empty `event` field is
+    /// the default type, returned as `None`.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, DecodeError> {
         if !self.bom_checked {
-            if buf.len() < 3 && b"\xEF\xBB\xBF".starts_with(buf) {
+            if buf.len() < BOM.len() && BOM.starts_with(&buf[..]) {
                 return Ok(None);
             }
-            if buf.starts_with(b"\xEF\xBB\xBF") {
-                buf.advance(3);
+            if buf.starts_with(BOM) {
+                buf.advance(BOM.len());
             }
             self.bom_checked = true;
         }
         loop {
-            let Some(end) = buf.iter().position(|b| *b == b'\n' || *b == b'\r') else {
+            if self.skip_lf {
+                match buf.first() {
+                    None => return Ok(None),
+                    Some(b'\n') => buf.advance(1),
+                    Some(_) => {}
+                }
+                self.skip_lf = false;
+            }
+            let start = self.scanned.min(buf.len());
+            let Some(offset) = buf[start..].iter().position(|b| *b == b'\n' || *b == b'\r') else {
+                self.scanned = buf.len();
                 if buf.len() > self.max_event {
                     return Err(DecodeError::LineTooLong(self.max_event));
                 }
                 return Ok(None);
             };
-            // A CR at the very end might be the first half of a CRLF: wait for more.
-            let eol_len = match buf[end] {
-                b'\r' if end + 1 == buf.len() => return Ok(None),
-                b'\r' if buf[end + 1] == b'\n' => 2,
-                _ => 1,
-            };
+            let end = start + offset;
+            if end > self.max_event {
+                return Err(DecodeError::LineTooLong(self.max_event));
+            }
+            self.scanned = 0;
+            self.skip_lf = buf[end] == b'\r';
             let line = buf.split_to(end);
-            buf.advance(eol_len);
+            buf.advance(1);
             if line.is_empty() {
                 if let Some(event) = self.dispatch() {
                     return Ok(Some(event));
@@ -214,16 +256,16 @@ impl Decoder {
                 self.has_data = true;
             }
             b"event" => {
-                self.pending.event = Some(value.into_owned());
-                self.has_fields = true;
+                self.pending.event = (!value.is_empty()).then(|| value.into_owned());
             }
             b"id" if !value.contains('\0') => {
                 self.pending.id = Some(value.into_owned());
-                self.has_fields = true;
             }
             b"retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
-                self.pending.retry = value.parse().ok();
-                self.has_fields = true;
+                // A value too large for u64 is ignored, like any other invalid retry.
+                if let Ok(millis) = value.parse() {
+                    self.pending.retry = Some(millis);
+                }
             }
             _ => {}
         }
@@ -232,22 +274,17 @@ impl Decoder {
 
     fn dispatch(&mut self) -> Option<Event> {
         let event = std::mem::take(&mut self.pending);
-        let had = self.has_data || self.has_fields;
-        self.has_data = false;
-        self.has_fields = false;
+        let has_data = std::mem::replace(&mut self.has_data, false);
         if let Some(id) = &event.id {
             self.last_id = Some(id.clone());
         }
-        if !had || (!self.has_data_or_marker(&event)) {
-            return None;
-        }
-        Some(event)
-    }
-
-    fn has_data_or_marker(&self, event: &Event) -> bool {
-        !event.data.is_empty() || event.id.is_some() || event.retry.is_some()
+        (has_data || event.id.is_some() || event.retry.is_some()).then_some(event)
     }
 }
 
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;
