@@ -405,6 +405,8 @@ pub fn classify(bytes: &[u8]) -> Result<Body, BodyError> {
 }
 
 #[cfg(test)]
+mod message_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
