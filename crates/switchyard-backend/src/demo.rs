@@ -1,18 +1,50 @@
-//! The demo application (placeholder until the fixture lands).
+//! The demo application: the seed's clients and bookings, on an embedded SQLite database,
+//! served over MCP the way the seed's Rails controller meant to.
+//!
+//! The database is created and seeded on first open; `:memory:` gives a private in-memory
+//! one (tests). Every node opening the same file sees the same data; changes are announced
+//! through [`Context::resource_updated`] and [`Context::list_changed`] so that every node's
+//! subscribers hear about them.
+//!
+//! # Layout
+//!
+//! - `db`: schema, seed and queries (blocking, run on tokio's blocking pool).
+//! - `validate`: tool input checks (emails, RFC 3339 times, lengths).
+//! - `tools`: `get_client`, `list_bookings`, `create_booking`, `cancel_booking`,
+//!   `create_client`, `generate_report`.
+//! - `resources`: `clients://all` and the `clients://{email}` template.
+//! - `prompts`: the `client_summary` prompt and email completion.
+
+mod db;
+mod prompts;
+mod resources;
+mod tools;
+mod validate;
+
+use std::time::Duration;
+
 use async_trait::async_trait;
-use serde_json::{Value, json};
-use switchyard_protocol::jsonrpc::{ErrorObject, Request};
+use serde_json::{Map, Value, json};
+use switchyard_protocol::jsonrpc::{ErrorObject, Request, code};
 
 use crate::{Backend, Context, ServerInfo};
 
+/// The URI of the client list.
+const ALL_CLIENTS: &str = "clients://all";
+
 /// The `demo` backend.
-#[derive(Debug, Default)]
-pub struct Demo;
+#[derive(Debug, Clone)]
+pub struct Demo {
+    db: db::Db,
+}
 
 impl Demo {
-    /// Builds the fixture.
-    pub fn new() -> Self {
-        Self
+    /// Opens (creating and seeding on first run) the database at `path`; `:memory:` opens a
+    /// private in-memory database.
+    pub fn open(path: &std::path::Path) -> Result<Self, rusqlite::Error> {
+        Ok(Self {
+            db: db::Db::open(path)?,
+        })
     }
 }
 
@@ -22,20 +54,113 @@ impl Backend for Demo {
         ServerInfo {
             name: "switchyard-demo".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            title: None,
+            title: Some("Clients & bookings (Switchyard demo)".into()),
         }
     }
+
     fn capabilities(&self) -> Value {
-        json!({})
+        json!({
+            "tools": {},
+            "resources": { "subscribe": true, "listChanged": true },
+            "prompts": {},
+            "logging": {},
+            "completions": {},
+        })
     }
-    async fn handle(&self, request: Request, _ctx: Context) -> Result<Value, ErrorObject> {
-        Err(ErrorObject::method_not_found(&request.method))
+
+    fn instructions(&self) -> Option<String> {
+        Some(
+            "A small booking system. Look clients up with get_client (by email), list \
+             bookings with list_bookings, book with create_booking (times in RFC 3339 with an \
+             offset). Read clients://all for every client."
+                .into(),
+        )
+    }
+
+    async fn handle(&self, request: Request, ctx: Context) -> Result<Value, ErrorObject> {
+        match request.method.as_str() {
+            "tools/list" => {
+                no_cursor(&request)?;
+                Ok(json!({ "tools": tools::catalogue() }))
+            }
+            "tools/call" => tools::call(self, &request, &ctx).await,
+            "resources/list" => {
+                no_cursor(&request)?;
+                resources::list(self).await
+            }
+            "resources/templates/list" => {
+                no_cursor(&request)?;
+                Ok(json!({ "resourceTemplates": resources::templates() }))
+            }
+            "resources/read" => resources::read(self, &request, &ctx).await,
+            "prompts/list" => {
+                no_cursor(&request)?;
+                Ok(json!({ "prompts": prompts::catalogue() }))
+            }
+            "prompts/get" => prompts::get(self, &request).await,
+            "completion/complete" => prompts::complete(self, &request).await,
+            other => Err(ErrorObject::method_not_found(other)),
+        }
     }
 }
 
-impl Demo {
-    /// Opens (creating and seeding on first run) the database at `path`.
-    pub fn open(_path: &std::path::Path) -> Result<Self, rusqlite::Error> {
-        Ok(Self)
+/// The URI of one client's resource.
+fn client_uri(email: &str) -> String {
+    format!("clients://{email}")
+}
+
+/// A `CallToolResult` carrying `value` both as `structuredContent` and as JSON text (for
+/// clients older than 2025-06-18).
+fn structured(value: Value) -> Value {
+    let text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string());
+    json!({ "content": [ { "type": "text", "text": text } ], "structuredContent": value })
+}
+
+/// A `CallToolResult` reporting the tool's own failure (`isError: true`).
+fn tool_error(message: String) -> Value {
+    json!({ "content": [ { "type": "text", "text": message } ], "isError": true })
+}
+
+/// `params.arguments`: absent means none; anything but an object is a malformed request.
+fn arguments(request: &Request) -> Result<Map<String, Value>, ErrorObject> {
+    match request.params.as_ref().and_then(|p| p.get("arguments")) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(_) => Err(ErrorObject::invalid_params("`arguments` must be an object")),
+    }
+}
+
+/// Lists fit in one page, so no cursor is ever handed out and any cursor is invalid.
+fn no_cursor(request: &Request) -> Result<(), ErrorObject> {
+    match request.params.as_ref().and_then(|p| p.get("cursor")) {
+        None | Some(Value::Null) => Ok(()),
+        Some(_) => Err(ErrorObject::invalid_params(
+            "invalid cursor: every list fits in one page",
+        )),
+    }
+}
+
+/// "Resource not found" as the session's revision spells it: `-32002` up to 2025-11-25,
+/// `-32602` from 2026-07-28; `data.uri` either way.
+fn resource_not_found(uri: &str, ctx: &Context) -> ErrorObject {
+    let code = if ctx.session.protocol_version.as_str() >= "2026-07-28" {
+        code::INVALID_PARAMS
+    } else {
+        code::RESOURCE_NOT_FOUND
+    };
+    ErrorObject::new(code, format!("Resource not found: {uri}")).with_data(json!({ "uri": uri }))
+}
+
+/// An internal error whose detail goes to the log, not to the client.
+fn internal(e: impl std::fmt::Display) -> ErrorObject {
+    tracing::error!(error = %e, "demo backend failure");
+    ErrorObject::internal("internal error in the demo backend")
+}
+
+/// Waits `ms` milliseconds, or fails when the request is cancelled first.
+async fn pause(ctx: &Context, ms: u64) -> Result<(), ErrorObject> {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(ms)) => Ok(()),
+        _ = ctx.cancel.cancelled() => Err(ErrorObject::internal("request cancelled")),
     }
 }

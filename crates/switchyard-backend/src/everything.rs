@@ -1,9 +1,38 @@
-//! The conformance fixture (placeholder until the fixture lands).
+//! The conformance fixture: every tool, resource, prompt and completion the MCP conformance
+//! suite (`@modelcontextprotocol/conformance`) exercises in the stateful eras (2025-xx).
+//!
+//! Stateless by design: any node answers any request the same way, so a session's requests
+//! may land anywhere. Resource "updates" are announced through the context, never stored.
+//!
+//! # Layout
+//!
+//! - `tools`: the tool catalogue and the tools that return content, report progress, log, or
+//!   drive the stream-closing hook.
+//! - `interactive`: tools that ask the client (sampling, elicitation).
+//! - `resources`: static resources, the `test://template/{id}/data` template and the
+//!   subscribable `test://watched-resource`.
+//! - `prompts`: prompts and `completion/complete`.
+
+mod interactive;
+mod prompts;
+mod resources;
+mod tools;
+
+use std::time::Duration;
+
 use async_trait::async_trait;
-use serde_json::{Value, json};
-use switchyard_protocol::jsonrpc::{ErrorObject, Request};
+use serde_json::{Map, Value, json};
+use switchyard_protocol::jsonrpc::{ErrorObject, Request, code};
 
 use crate::{Backend, Context, ServerInfo};
+
+/// A 1×1 red PNG, base64.
+pub(crate) const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+
+/// Eight samples of 8 kHz, 8-bit mono silence as a WAV file, base64.
+pub(crate) const WAV_SILENCE: &str =
+    "UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==";
 
 /// The `everything` backend.
 #[derive(Debug, Default)]
@@ -22,13 +51,105 @@ impl Backend for Everything {
         ServerInfo {
             name: "switchyard-everything".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            title: None,
+            title: Some("Switchyard conformance fixture".into()),
         }
     }
+
     fn capabilities(&self) -> Value {
-        json!({})
+        json!({
+            "tools": { "listChanged": true },
+            "resources": { "subscribe": true, "listChanged": true },
+            "prompts": { "listChanged": true },
+            "logging": {},
+            "completions": {},
+        })
     }
-    async fn handle(&self, request: Request, _ctx: Context) -> Result<Value, ErrorObject> {
-        Err(ErrorObject::method_not_found(&request.method))
+
+    fn instructions(&self) -> Option<String> {
+        Some(
+            "A test fixture: every tool, resource and prompt exists to exercise one part of \
+             the MCP protocol."
+                .into(),
+        )
+    }
+
+    async fn handle(&self, request: Request, ctx: Context) -> Result<Value, ErrorObject> {
+        match request.method.as_str() {
+            "tools/list" => {
+                no_cursor(&request)?;
+                Ok(json!({ "tools": tools::catalogue() }))
+            }
+            "tools/call" => tools::call(&request, &ctx).await,
+            "resources/list" => {
+                no_cursor(&request)?;
+                Ok(json!({ "resources": resources::list() }))
+            }
+            "resources/templates/list" => {
+                no_cursor(&request)?;
+                Ok(json!({ "resourceTemplates": resources::templates() }))
+            }
+            "resources/read" => resources::read(&request, &ctx),
+            "prompts/list" => {
+                no_cursor(&request)?;
+                Ok(json!({ "prompts": prompts::catalogue() }))
+            }
+            "prompts/get" => prompts::get(&request),
+            "completion/complete" => prompts::complete(&request),
+            other => Err(ErrorObject::method_not_found(other)),
+        }
+    }
+}
+
+/// A text content block.
+fn text(s: impl Into<String>) -> Value {
+    json!({ "type": "text", "text": s.into() })
+}
+
+/// A successful `CallToolResult`.
+fn tool_result(content: Vec<Value>) -> Value {
+    json!({ "content": content })
+}
+
+/// A `CallToolResult` reporting the tool's own failure (`isError: true`).
+fn tool_error(message: impl Into<String>) -> Value {
+    json!({ "content": [text(message)], "isError": true })
+}
+
+/// `params.arguments` of a `tools/call` or `prompts/get`: absent means none; anything but an
+/// object is a malformed request.
+fn arguments(request: &Request) -> Result<Map<String, Value>, ErrorObject> {
+    match request.params.as_ref().and_then(|p| p.get("arguments")) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(_) => Err(ErrorObject::invalid_params("`arguments` must be an object")),
+    }
+}
+
+/// Lists fit in one page, so no cursor is ever handed out and any cursor is invalid.
+fn no_cursor(request: &Request) -> Result<(), ErrorObject> {
+    match request.params.as_ref().and_then(|p| p.get("cursor")) {
+        None | Some(Value::Null) => Ok(()),
+        Some(_) => Err(ErrorObject::invalid_params(
+            "invalid cursor: every list fits in one page",
+        )),
+    }
+}
+
+/// The "resource not found" error of the session's protocol revision: `-32002` up to
+/// 2025-11-25, `-32602` from 2026-07-28 (SEP-2164); `data.uri` names the resource either way.
+fn resource_not_found(uri: &str, ctx: &Context) -> ErrorObject {
+    let code = if ctx.session.protocol_version.as_str() >= "2026-07-28" {
+        code::INVALID_PARAMS
+    } else {
+        code::RESOURCE_NOT_FOUND
+    };
+    ErrorObject::new(code, format!("Resource not found: {uri}")).with_data(json!({ "uri": uri }))
+}
+
+/// Waits `ms` milliseconds, or fails when the request is cancelled first.
+async fn pause(ctx: &Context, ms: u64) -> Result<(), ErrorObject> {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(ms)) => Ok(()),
+        _ = ctx.cancel.cancelled() => Err(ErrorObject::internal("request cancelled")),
     }
 }
