@@ -1,1 +1,55 @@
-//! Switchyard node.
+//! A Switchyard node: MCP's Streamable HTTP (2025-03-26, 2025-06-18, 2025-11-25) and HTTP+SSE
+//! (2024-11-05) transports on stateless actix-web workers, with every piece of per-client
+//! state behind the `switchyard-state` contracts.
+//!
+//! # Layout
+//!
+//! - [`config`]: layered configuration (defaults < `switchyard.toml` < `SWITCHYARD__*` < flags).
+//! - [`node`]: the [`Node`] — backend, state, and the operations transports share.
+//! - [`dispatch`]: what happens to each client message inside a session.
+//! - [`exchange`]: one request's life: backend output, client answers, cancellation.
+//! - [`envelope`]: what travels on the bus between nodes.
+//! - [`http`]: routes, header rules, SSE bodies, the error → status mapping.
+
+pub mod config;
+pub mod dispatch;
+pub mod envelope;
+pub mod exchange;
+pub mod http;
+pub mod node;
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
+
+pub use config::Config;
+pub use node::Node;
+
+/// Serves `node` on `listener` until `shutdown` resolves, then drains gracefully.
+///
+/// Tests and `main` share this entry: tests bind `127.0.0.1:0` themselves.
+pub async fn serve(
+    listener: TcpListener,
+    node: Arc<Node>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let data = web::Data::new(node.clone());
+    let max_body = node.config.http.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .configure(http::routes)
+    })
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown.await;
+        handle.stop(true).await;
+    });
+    server.await
+}

@@ -1,1 +1,89 @@
-fn main() {}
+//! The `switchyard` command.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use switchyard::config::{Config, Overrides};
+
+/// An MCP gateway that scales out.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs a node.
+    Serve {
+        /// Configuration file (default: ./switchyard.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Built-in backend: demo or everything.
+        #[arg(long)]
+        backend: Option<String>,
+        /// SQLite file of the demo backend (`:memory:` for a throwaway one).
+        #[arg(long)]
+        demo_db: Option<PathBuf>,
+    },
+    /// Loads and validates the configuration, then prints it.
+    Config {
+        /// Configuration file (default: ./switchyard.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Config { config } => {
+            let cfg = Config::load(config.as_deref(), &Overrides::default())?;
+            println!("{}", serde_json::to_string_pretty(&cfg)?);
+            Ok(())
+        }
+        Command::Serve {
+            config,
+            bind,
+            backend,
+            demo_db,
+        } => {
+            let overrides = Overrides {
+                bind,
+                backend,
+                demo_db,
+            };
+            let cfg = Config::load(config.as_deref(), &overrides)?;
+            actix_web::rt::System::new().block_on(run(cfg))
+        }
+    }
+}
+
+async fn run(cfg: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&cfg.bind).with_context(|| format!("binding {}", cfg.bind))?;
+    let addr = listener.local_addr()?;
+    let node = switchyard::Node::embedded(cfg)?;
+    tracing::info!(%addr, backend = %node.config.backend, "switchyard node starting");
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    switchyard::serve(listener, node, shutdown).await?;
+    Ok(())
+}

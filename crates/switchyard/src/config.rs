@@ -1,0 +1,243 @@
+//! Node configuration: defaults < `switchyard.toml` < `SWITCHYARD__*` environment < flags.
+//!
+//! Every field has a default, so `switchyard serve` runs with no configuration at all:
+//! in-memory state and the `demo` backend on `127.0.0.1:8080`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub bind: String,
+    /// Built-in backend to serve: `demo` or `everything`. Default `demo`.
+    pub backend: String,
+    /// The `demo` backend.
+    pub demo: DemoConfig,
+    /// HTTP behaviour.
+    pub http: HttpConfig,
+    /// Session lifetimes and event retention.
+    pub session: SessionConfig,
+}
+
+/// Settings of the `demo` backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// SQLite database file, created and seeded on first run; `:memory:` for a throwaway one.
+    /// Default `switchyard-demo.db` in the working directory.
+    pub db_path: PathBuf,
+}
+
+/// How a request that the backend answers with nothing but its result is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseMode {
+    /// `application/json` when the result is the backend's first message; an SSE stream as
+    /// soon as anything (progress, a log message, a request to the client) precedes it.
+    Json,
+    /// Always an SSE stream (resumable with `Last-Event-ID`).
+    Sse,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest accepted POST body in bytes; larger bodies get 413. Default 4 MiB.
+    pub max_body_bytes: usize,
+    /// See [`ResponseMode`]. Default `json`.
+    pub response_mode: ResponseMode,
+    /// Seconds between keep-alive comments on idle SSE streams. Default 15.
+    pub keep_alive_secs: u64,
+    /// The `retry:` (ms) sent before the server closes a stream early. Default 1000.
+    pub sse_retry_ms: u64,
+    /// Hosts accepted in the `Host` header (names or IP literals, any port); `*` for any.
+    /// Default: the loopback names `localhost`, `127.0.0.1`, `[::1]`.
+    pub allowed_hosts: Vec<String>,
+    /// Hosts accepted in a present `Origin` header; `*` for any. A present, disallowed
+    /// `Origin` gets 403. Default: the loopback names.
+    pub allowed_origins: Vec<String>,
+}
+
+/// Session settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Seconds of inactivity after which a session expires. Default 3600.
+    pub idle_ttl_secs: u64,
+    /// Events kept per stream for resumption. Default 1024.
+    pub event_log_max_len: usize,
+    /// Seconds a request to the client (sampling, elicitation) waits for its answer.
+    /// Default 300.
+    pub client_request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            backend: "demo".into(),
+            demo: DemoConfig::default(),
+            http: HttpConfig::default(),
+            session: SessionConfig::default(),
+        }
+    }
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            db_path: PathBuf::from("switchyard-demo.db"),
+        }
+    }
+}
+
+fn loopback() -> Vec<String> {
+    vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()]
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+            response_mode: ResponseMode::Json,
+            keep_alive_secs: 15,
+            sse_retry_ms: 1000,
+            allowed_hosts: loopback(),
+            allowed_origins: loopback(),
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_ttl_secs: 3600,
+            event_log_max_len: 1024,
+            client_request_timeout_secs: 300,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or did not match the schema.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value is out of range.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Values given on the command line; they override every other source.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--bind`.
+    pub bind: Option<String>,
+    /// `--backend`.
+    pub backend: Option<String>,
+    /// `--demo-db`.
+    pub demo_db: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` defaults to `switchyard.toml` (optional).
+    pub fn load(
+        file: Option<&std::path::Path>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let defaults = config::Config::try_from(&Config::default())?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        builder = match file {
+            Some(path) => builder.add_source(config::File::from(path).required(true)),
+            None => builder.add_source(config::File::with_name("switchyard.toml").required(false)),
+        };
+        builder = builder.add_source(
+            config::Environment::with_prefix("SWITCHYARD")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("http.allowed_hosts")
+                .with_list_parse_key("http.allowed_origins"),
+        );
+        if let Some(b) = &overrides.bind {
+            builder = builder.set_override("bind", b.as_str())?;
+        }
+        if let Some(b) = &overrides.backend {
+            builder = builder.set_override("backend", b.as_str())?;
+        }
+        if let Some(p) = &overrides.demo_db {
+            builder = builder.set_override("demo.db_path", p.to_string_lossy().as_ref())?;
+        }
+        let cfg: Config = builder.build()?.try_deserialize()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks ranges and names after loading.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if !matches!(self.backend.as_str(), "demo" | "everything") {
+            return bad("backend must be \"demo\" or \"everything\"");
+        }
+        if self.http.max_body_bytes < 1024 {
+            return bad("http.max_body_bytes must be at least 1024");
+        }
+        if self.http.keep_alive_secs == 0 {
+            return bad("http.keep_alive_secs must be at least 1");
+        }
+        if self.session.idle_ttl_secs == 0 || self.session.event_log_max_len == 0 {
+            return bad("session.idle_ttl_secs and session.event_log_max_len must be positive");
+        }
+        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+            return bad("bind must be an address such as 127.0.0.1:8080");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_flags_win() {
+        let cfg = Config::load(
+            None,
+            &Overrides {
+                bind: Some("127.0.0.1:0".into()),
+                backend: Some("everything".into()),
+                demo_db: None,
+            },
+        )
+        .expect("load");
+        assert_eq!(cfg.bind, "127.0.0.1:0");
+        assert_eq!(cfg.backend, "everything");
+        assert_eq!(cfg.http.max_body_bytes, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn file_values_are_read_and_validated() {
+        let dir = std::env::temp_dir().join(format!("sy-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("switchyard.toml");
+        std::fs::write(
+            &path,
+            "backend = \"everything\"\n[http]\nresponse_mode = \"sse\"\n",
+        )
+        .expect("write");
+        let cfg = Config::load(Some(&path), &Overrides::default()).expect("load");
+        assert_eq!(cfg.http.response_mode, ResponseMode::Sse);
+        std::fs::write(&path, "backend = \"nope\"\n").expect("write");
+        assert!(Config::load(Some(&path), &Overrides::default()).is_err());
+        std::fs::write(&path, "[http]\nno_such_key = 1\n").expect("write");
+        assert!(Config::load(Some(&path), &Overrides::default()).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

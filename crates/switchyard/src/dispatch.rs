@@ -1,0 +1,188 @@
+//! What a node does with each client message inside a session, whatever the transport.
+//!
+//! Lifecycle and session-level methods are answered here; everything else goes to the
+//! backend through [`crate::exchange::run`]. Answers and backend output are written to the
+//! request's [`Out`] channel, in order.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use switchyard_protocol::jsonrpc::{ErrorObject, Message, Notification, Request, Response};
+use switchyard_protocol::version::ProtocolVersion;
+use switchyard_state::{SessionPatch, SessionRecord, StateError};
+use tokio::sync::mpsc;
+
+use crate::envelope::Envelope;
+use crate::exchange::{self, Out, level_rank};
+use crate::node::Node;
+
+/// Handles one message of a session. Requests answer on `out` (immediately, or from a
+/// spawned backend task that holds a clone of `out`); notifications and responses write
+/// nothing.
+pub async fn dispatch(
+    node: &Arc<Node>,
+    session: &SessionRecord,
+    message: Message,
+    out: &mpsc::UnboundedSender<Out>,
+) -> Result<(), StateError> {
+    match message {
+        Message::Request(req) => {
+            if let Some(answer) = session_method(node, session, &req).await? {
+                let resp = Response {
+                    id: Some(req.id),
+                    outcome: answer,
+                };
+                let _ = out.send(Out::Message(Message::Response(resp)));
+            } else {
+                tokio::spawn(exchange::run(
+                    node.clone(),
+                    session.clone(),
+                    req,
+                    out.clone(),
+                ));
+            }
+            Ok(())
+        }
+        Message::Notification(n) => notification(node, session, n).await,
+        Message::Response(r) => {
+            let env = Envelope::Client {
+                data: Message::Response(r).to_json(),
+            };
+            node.bus.publish(&session.channel(), env.to_bytes()).await
+        }
+    }
+}
+
+/// Answers the methods the node owns; `None` for those the backend handles.
+async fn session_method(
+    node: &Arc<Node>,
+    session: &SessionRecord,
+    req: &Request,
+) -> Result<Option<Result<Value, ErrorObject>>, StateError> {
+    let answer = match req.method.as_str() {
+        "initialize" => Err(ErrorObject::new(
+            switchyard_protocol::jsonrpc::code::INVALID_REQUEST,
+            "the session is already initialized",
+        )),
+        "ping" => Ok(json!({})),
+        "logging/setLevel" => match req.param_str("level") {
+            Some(level) if level_rank(level).is_some() => {
+                node.sessions
+                    .update(&session.id, SessionPatch::LogLevel(level.to_owned()))
+                    .await?;
+                Ok(json!({}))
+            }
+            _ => Err(ErrorObject::invalid_params(
+                "params.level must be a logging level (debug … emergency)",
+            )),
+        },
+        "resources/subscribe" | "resources/unsubscribe" => match req.param_str("uri") {
+            Some(uri) => {
+                let patch = if req.method == "resources/subscribe" {
+                    SessionPatch::Subscribe(uri.to_owned())
+                } else {
+                    SessionPatch::Unsubscribe(uri.to_owned())
+                };
+                node.sessions.update(&session.id, patch).await?;
+                Ok(json!({}))
+            }
+            None => Err(ErrorObject::invalid_params("params.uri is required")),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(answer))
+}
+
+async fn notification(
+    node: &Arc<Node>,
+    session: &SessionRecord,
+    n: Notification,
+) -> Result<(), StateError> {
+    match n.method.as_str() {
+        "notifications/initialized" => {
+            node.sessions
+                .update(&session.id, SessionPatch::Initialized)
+                .await?;
+        }
+        "notifications/cancelled" => {
+            // The request may run on any node: tell them all.
+            let env = Envelope::Client {
+                data: Message::Notification(n).to_json(),
+            };
+            node.bus.publish(&session.channel(), env.to_bytes()).await?;
+        }
+        _ => {
+            let node = node.clone();
+            let session = session.clone();
+            tokio::spawn(async move {
+                let (tx, _rx) = mpsc::unbounded_channel();
+                let ctx = switchyard_backend::Context::new(
+                    exchange::view(&session),
+                    tx,
+                    Arc::new(switchyard_backend::NoPeer),
+                    Arc::new(crate::node::BusChanges::new(node.bus.clone())),
+                );
+                node.backend.notification(n, ctx).await;
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `initialize` result, and the version negotiated for `requested`.
+///
+/// `streamable` limits the answer to the Streamable HTTP revisions (a client asking for
+/// 2024-11-05 on `/mcp` is offered the latest instead).
+pub fn initialize_result(
+    node: &Node,
+    req: &Request,
+    streamable: bool,
+) -> Result<(ProtocolVersion, Value), ErrorObject> {
+    let Some(requested) = req.param_str("protocolVersion") else {
+        return Err(ErrorObject::invalid_params(
+            "params.protocolVersion is required",
+        ));
+    };
+    let mut version = ProtocolVersion::negotiate(requested);
+    if streamable && version == ProtocolVersion::V2024_11_05 {
+        version = ProtocolVersion::LATEST;
+    }
+    let mut result = Map::new();
+    result.insert("protocolVersion".into(), json!(version.as_str()));
+    result.insert("capabilities".into(), node.backend.capabilities());
+    result.insert("serverInfo".into(), node.backend.info().to_value());
+    if let Some(i) = node.backend.instructions() {
+        result.insert("instructions".into(), json!(i));
+    }
+    Ok((version, Value::Object(result)))
+}
+
+/// A new session record from an `initialize` request.
+pub fn new_record(
+    id: String,
+    transport: switchyard_state::Transport,
+    version: ProtocolVersion,
+    req: &Request,
+) -> SessionRecord {
+    let param = |k: &str| {
+        req.params
+            .as_ref()
+            .and_then(|p| p.get(k))
+            .cloned()
+            .unwrap_or_else(|| json!({}))
+    };
+    SessionRecord {
+        id,
+        principal: "anonymous".into(),
+        transport,
+        protocol_version: version.as_str().into(),
+        client_info: param("clientInfo"),
+        client_capabilities: param("capabilities"),
+        initialized: false,
+        log_level: None,
+        subscriptions: Default::default(),
+        created_at_ms: switchyard_state::now_ms(),
+        get_stream: None,
+        get_attached: false,
+    }
+}

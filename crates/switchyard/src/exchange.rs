@@ -1,0 +1,212 @@
+//! One request's life on a node: the backend's output stream, plus the session channel for
+//! the client's answers to server requests and for cancellation.
+//!
+//! [`run`] writes every message the request produces to an [`Out`] channel; the transport
+//! decides where they go (a JSON body, a POST's SSE stream, the HTTP+SSE stream). The work
+//! goes on when the client's connection drops: the transport keeps logging what it is given.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use rand::Rng;
+use serde_json::Value;
+use switchyard_backend::{Context, Peer, SessionView, StreamControl};
+use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request, Response};
+use switchyard_state::{Delivery, SessionRecord};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::envelope::Envelope;
+use crate::node::{BusChanges, Node};
+
+/// What a request hands its transport.
+#[derive(Debug)]
+pub enum Out {
+    /// A message to send, in order.
+    Message(Message),
+    /// The backend asked to close the response stream early (2025-11-25 polling).
+    CloseStream,
+}
+
+type Pending = Arc<Mutex<HashMap<Id, oneshot::Sender<Result<Value, ErrorObject>>>>>;
+
+/// The [`Peer`] of one request: sends requests on its stream, and takes answers that any
+/// node publishes on the session channel.
+struct ExchangePeer {
+    pending: Pending,
+    timeout: Duration,
+}
+
+#[async_trait]
+impl Peer for ExchangePeer {
+    async fn request(
+        &self,
+        method: &str,
+        params: Value,
+        outbox: &mpsc::UnboundedSender<Message>,
+    ) -> Result<Value, ErrorObject> {
+        let n: u64 = rand::rng().random();
+        let id = Id::String(format!("sy-{n:016x}"));
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(id.clone(), tx);
+        let params = match params {
+            Value::Object(m) => Some(m),
+            _ => None,
+        };
+        let sent = outbox.send(Message::Request(Request::new(id.clone(), method, params)));
+        if sent.is_err() {
+            lock(&self.pending).remove(&id);
+            return Err(ErrorObject::internal("the request stream is gone"));
+        }
+        let answer = tokio::time::timeout(self.timeout, rx).await;
+        lock(&self.pending).remove(&id);
+        match answer {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(ErrorObject::internal("the session ended")),
+            Err(_) => Err(ErrorObject::internal(format!(
+                "the client did not answer {method} in time"
+            ))),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct OutControl(mpsc::UnboundedSender<Out>);
+
+impl StreamControl for OutControl {
+    fn close_stream(&self) {
+        let _ = self.0.send(Out::CloseStream);
+    }
+}
+
+/// The severity order of `notifications/message` levels.
+const LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
+
+/// The rank of a log level, or `None` if it is not one.
+pub fn level_rank(level: &str) -> Option<usize> {
+    LEVELS.iter().position(|l| *l == level)
+}
+
+fn passes_level(message: &Message, min: Option<usize>) -> bool {
+    let (Some(min), Message::Notification(n)) = (min, message) else {
+        return true;
+    };
+    if n.method != "notifications/message" {
+        return true;
+    }
+    let level = n
+        .params
+        .as_ref()
+        .and_then(|p| p.get("level"))
+        .and_then(Value::as_str);
+    level.and_then(level_rank).is_none_or(|r| r >= min)
+}
+
+/// The session as a backend may see it.
+pub fn view(session: &SessionRecord) -> SessionView {
+    SessionView {
+        id: Some(session.id.clone()),
+        protocol_version: session.protocol_version.clone(),
+        client_capabilities: session.client_capabilities.clone(),
+        client_info: session.client_info.clone(),
+    }
+}
+
+/// Runs `request` through the backend, writing everything it produces to `out`.
+pub async fn run(
+    node: Arc<Node>,
+    session: SessionRecord,
+    request: Request,
+    out: mpsc::UnboundedSender<Out>,
+) {
+    let id = request.id.clone();
+    let mut sub = match node.bus.subscribe(&session.channel()).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            let err = ErrorObject::internal(format!("state unavailable: {e}"));
+            let _ = out.send(Out::Message(Message::Response(Response::error(
+                Some(id),
+                err,
+            ))));
+            return;
+        }
+    };
+    let cancel = CancellationToken::new();
+    let pending: Pending = Arc::default();
+    let peer = Arc::new(ExchangePeer {
+        pending: pending.clone(),
+        timeout: Duration::from_secs(node.config.session.client_request_timeout_secs),
+    });
+    let progress = request.meta().and_then(|m| m.get("progressToken")).cloned();
+    let min_level = session.log_level.as_deref().and_then(level_rank);
+    let changes = Arc::new(BusChanges::new(node.bus.clone()));
+    let control = Arc::new(OutControl(out.clone()));
+    let ctx_cancel = cancel.clone();
+    let stream = switchyard_backend::serve(node.backend.clone(), request, move |outbox| {
+        Context::new(view(&session), outbox, peer, changes)
+            .with_cancel(ctx_cancel)
+            .with_progress_token(progress)
+            .with_stream_control(control)
+    });
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(m) => {
+                    if passes_level(&m, min_level) {
+                        let _ = out.send(Out::Message(m));
+                    }
+                }
+                None => break,
+            },
+            delivery = crate::node::next_delivery(&mut sub) => match delivery {
+                Some(Delivery::Message(p)) => on_envelope(&p, &id, &pending, &cancel),
+                Some(Delivery::Gap) => {}
+                None => sub = None,
+            },
+        }
+    }
+}
+
+fn on_envelope(payload: &[u8], request: &Id, pending: &Pending, cancel: &CancellationToken) {
+    match Envelope::parse(payload) {
+        Some(Envelope::Client { data }) => {
+            let Ok(value) = serde_json::from_str::<Value>(&data) else {
+                return;
+            };
+            match Message::from_value(value) {
+                Ok(Message::Response(r)) => {
+                    let Some(rid) = r.id else { return };
+                    if let Some(tx) = lock(pending).remove(&rid) {
+                        let _ = tx.send(r.outcome);
+                    }
+                }
+                Ok(Message::Notification(n)) if n.method == "notifications/cancelled" => {
+                    let target = n.params.as_ref().and_then(|p| p.get("requestId"));
+                    let target = target.and_then(|v| serde_json::from_value::<Id>(v.clone()).ok());
+                    if target.as_ref() == Some(request) {
+                        cancel.cancel();
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(Envelope::Close) => cancel.cancel(),
+        _ => {}
+    }
+}

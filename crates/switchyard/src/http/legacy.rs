@@ -1,0 +1,168 @@
+//! The 2024-11-05 HTTP+SSE transport: `GET /sse` opens a session and its only stream (the
+//! first event, `endpoint`, names where to POST); `POST /messages?sessionId=…` answers 202
+//! and every response travels on the `/sse` stream — through the bus, so the POST may land
+//! on any node.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use switchyard_protocol::event_id::StreamId;
+use switchyard_protocol::jsonrpc::{self, Body, Message, Response, code};
+use switchyard_protocol::sse::Event;
+use switchyard_protocol::version::ProtocolVersion;
+use switchyard_state::{SessionPatch, SessionRecord, Transport};
+use tokio::sync::mpsc;
+
+use super::stream::Follow;
+use super::{HttpError, NodeData};
+use crate::dispatch::{self, dispatch};
+use crate::envelope::BROADCAST;
+use crate::exchange::Out;
+use crate::node::Node;
+
+/// Handles `GET /sse`.
+pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
+    super::check_origin(&req, &node)?;
+    if req.headers().contains_key("accept") && !super::accepts(&req).event_stream {
+        return Err(HttpError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "Not Acceptable: Accept must list text/event-stream",
+        ));
+    }
+    let node = node.get_ref().clone();
+    let id = Node::new_session_id();
+    let mut record = dispatch::new_record(
+        id.clone(),
+        Transport::HttpSse,
+        ProtocolVersion::V2024_11_05,
+        &jsonrpc::Request::new(jsonrpc::Id::Number(0), "initialize", None),
+    );
+    record.get_stream = Some(StreamId::Get.to_string());
+    record.get_attached = true;
+    node.sessions.create(record.clone()).await?;
+    let sub = node.bus.subscribe(&record.channel()).await?;
+    let changes = node.bus.subscribe(BROADCAST).await?;
+    let endpoint = Event::message(format!("/messages?sessionId={id}")).with_event("endpoint");
+    let (http, rx) = mpsc::channel(64);
+    let response = super::sse_response(&node, rx);
+    let follow = Follow {
+        node: node.clone(),
+        session: record.clone(),
+        stream: StreamId::Get,
+        last_seq: 0,
+        standalone: true,
+    };
+    tokio::spawn(async move {
+        follow
+            .run(
+                vec![endpoint.to_bytes()],
+                Vec::new(),
+                false,
+                sub,
+                Some(changes),
+                http,
+            )
+            .await;
+        // HTTP+SSE has no resumption: the session ends with its stream.
+        if let Err(e) = super::stream::end_session(&node, &record).await {
+            tracing::warn!(error = %e, "could not end an HTTP+SSE session");
+        }
+    });
+    Ok(response)
+}
+
+/// The query of `POST /messages`.
+#[derive(Debug, Deserialize)]
+pub struct MessagesQuery {
+    #[serde(rename = "sessionId")]
+    session_id: Option<String>,
+}
+
+/// Handles `POST /messages?sessionId=…`.
+pub async fn messages(
+    req: HttpRequest,
+    query: web::Query<MessagesQuery>,
+    payload: web::Payload,
+    node: NodeData,
+) -> Result<HttpResponse, HttpError> {
+    super::check_origin(&req, &node)?;
+    super::check_json_body(&req)?;
+    let Some(id) = query.into_inner().session_id else {
+        return Err(HttpError::bad_request("Bad Request: sessionId is required"));
+    };
+    let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
+    let body = jsonrpc::classify(&bytes)
+        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
+    let session = node
+        .sessions
+        .get(&id)
+        .await?
+        .filter(|s| s.transport == Transport::HttpSse)
+        .ok_or_else(HttpError::session_not_found)?;
+    let messages = match body {
+        Body::Single(m) => vec![m],
+        Body::Batch(items) => items,
+    };
+    let node = node.get_ref().clone();
+    let (out, rx) = mpsc::unbounded_channel();
+    tokio::spawn(relay(node.clone(), session.clone(), rx));
+    for m in messages {
+        match m {
+            Ok(Message::Request(r)) if r.method == "initialize" => {
+                let outcome = match dispatch::initialize_result(&node, &r, false) {
+                    Ok((version, result)) => {
+                        let patch = SessionPatch::Negotiated {
+                            protocol_version: version.as_str().into(),
+                            client_info: param(&r, "clientInfo"),
+                            client_capabilities: param(&r, "capabilities"),
+                        };
+                        node.sessions.update(&session.id, patch).await?;
+                        Ok(result)
+                    }
+                    Err(e) => Err(e),
+                };
+                let resp = Response {
+                    id: Some(r.id),
+                    outcome,
+                };
+                let _ = out.send(Out::Message(Message::Response(resp)));
+            }
+            Ok(m) => {
+                // Requests see the session as it is now (initialize may have just changed it).
+                let now = node
+                    .sessions
+                    .get(&session.id)
+                    .await?
+                    .unwrap_or(session.clone());
+                dispatch(&node, &now, m, &out).await?;
+            }
+            Err(invalid) => {
+                let resp = Response::error(invalid.id.clone(), invalid.to_error());
+                let _ = out.send(Out::Message(Message::Response(resp)));
+            }
+        }
+    }
+    Ok(HttpResponse::Accepted().body("Accepted"))
+}
+
+fn param(r: &jsonrpc::Request, key: &str) -> serde_json::Value {
+    r.params
+        .as_ref()
+        .and_then(|p| p.get(key))
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}))
+}
+
+/// Sends everything a POST produced to the session's `/sse` stream, wherever it is held.
+async fn relay(node: Arc<Node>, session: SessionRecord, mut rx: mpsc::UnboundedReceiver<Out>) {
+    while let Some(item) = rx.recv().await {
+        if let Out::Message(m) = item
+            && let Err(e) = node.emit(&session, StreamId::Get, &m).await
+        {
+            tracing::warn!(error = %e, "could not relay a message to an HTTP+SSE stream");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The HTTP surface: routes per era, the checks every request passes, and SSE bodies.
+//!
+//! # Layout
+//!
+//! - [`error`]: failures → HTTP status + JSON-RPC error body (the only place).
+//! - [`post`]: `POST /mcp` (Streamable HTTP).
+//! - [`stream`]: `GET /mcp` (standalone stream, `Last-Event-ID` resumption) and `DELETE /mcp`.
+//! - [`legacy`]: `GET /sse` and `POST /messages` (2024-11-05 HTTP+SSE).
+
+pub mod error;
+pub mod legacy;
+pub mod post;
+pub mod stream;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use switchyard_protocol::headers::{self, Accepts};
+use switchyard_protocol::jsonrpc::code;
+use switchyard_protocol::version::ProtocolVersion;
+use switchyard_state::SessionRecord;
+use tokio::sync::mpsc;
+
+pub use error::HttpError;
+
+use crate::node::Node;
+
+/// The header naming the session.
+pub const SESSION_HEADER: &str = "Mcp-Session-Id";
+/// The header naming the protocol version.
+pub const VERSION_HEADER: &str = "MCP-Protocol-Version";
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/mcp")
+            .route(web::post().to(post::handle))
+            .route(web::get().to(stream::get))
+            .route(web::delete().to(stream::delete))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(HttpError::method_not_allowed("GET, POST, DELETE"))
+            })),
+    )
+    .service(
+        web::resource("/sse")
+            .route(web::get().to(legacy::sse))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(HttpError::method_not_allowed("GET"))
+            })),
+    )
+    .service(
+        web::resource("/messages")
+            .route(web::post().to(legacy::messages))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(HttpError::method_not_allowed("POST"))
+            })),
+    )
+    .service(web::resource("/healthz").route(web::get().to(|| async { "ok" })));
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// DNS-rebinding protection: the `Host` must be allowed, and a present `Origin` too.
+pub fn check_origin(req: &HttpRequest, node: &Node) -> Result<(), HttpError> {
+    let forbidden = |m: &str| HttpError::new(StatusCode::FORBIDDEN, code::INVALID_REQUEST, m);
+    let host = header(req, "host").unwrap_or("");
+    if !node.hosts.allows_host(host) {
+        return Err(forbidden("Forbidden: Host not allowed"));
+    }
+    if let Some(origin) = req.headers().get("origin") {
+        let ok = origin.to_str().is_ok_and(|o| node.origins.allows_origin(o));
+        if !ok {
+            return Err(forbidden("Forbidden: Origin not allowed"));
+        }
+    }
+    Ok(())
+}
+
+/// What the `Accept` header admits (absent admits nothing).
+pub fn accepts(req: &HttpRequest) -> Accepts {
+    header(req, "accept")
+        .map(headers::parse_accept)
+        .unwrap_or_default()
+}
+
+/// `Content-Type` must be JSON: 415 otherwise.
+pub fn check_json_body(req: &HttpRequest) -> Result<(), HttpError> {
+    if header(req, "content-type").is_some_and(headers::is_json_content_type) {
+        return Ok(());
+    }
+    Err(HttpError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code::INVALID_REQUEST,
+        "Unsupported Media Type: Content-Type must be application/json",
+    ))
+}
+
+/// Reads the body, refusing more than the configured limit with 413.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, HttpError> {
+    let too_large = || {
+        HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::INVALID_REQUEST,
+            format!("Payload Too Large: the limit is {limit} bytes"),
+        )
+    };
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => too_large(),
+            other => HttpError::bad_request(format!("could not read the body: {other}")),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The version named by `MCP-Protocol-Version`: `None` if absent, 400 if unsupported.
+pub fn version_header(req: &HttpRequest) -> Result<Option<ProtocolVersion>, HttpError> {
+    match req.headers().get(VERSION_HEADER) {
+        None => Ok(None),
+        Some(v) => {
+            let s = v.to_str().unwrap_or("");
+            s.parse::<ProtocolVersion>().map(Some).map_err(|_| {
+                HttpError::bad_request(format!("Bad Request: unsupported protocol version {s:?}"))
+            })
+        }
+    }
+}
+
+/// Loads the session named by `Mcp-Session-Id`: 400 when missing or malformed, 404 when
+/// unknown or terminated.
+pub async fn session(req: &HttpRequest, node: &Node) -> Result<SessionRecord, HttpError> {
+    let Some(raw) = req.headers().get(SESSION_HEADER) else {
+        return Err(HttpError::bad_request(
+            "Bad Request: Mcp-Session-Id header is required",
+        ));
+    };
+    let id = raw.to_str().unwrap_or("");
+    if !headers::is_valid_session_id(id) {
+        return Err(HttpError::bad_request(
+            "Bad Request: malformed Mcp-Session-Id",
+        ));
+    }
+    node.sessions
+        .get(id)
+        .await?
+        .ok_or_else(HttpError::session_not_found)
+}
+
+/// An SSE response whose body is fed by `rx`, with keep-alive comments while idle.
+pub fn sse_response(node: &Node, rx: mpsc::Receiver<Bytes>) -> HttpResponse {
+    let period = Duration::from_secs(node.config.http.keep_alive_secs);
+    sse_builder().streaming(keep_alive(rx, period))
+}
+
+/// The headers of every SSE response.
+pub fn sse_builder() -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::Ok();
+    b.content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"));
+    b
+}
+
+fn keep_alive(
+    rx: mpsc::Receiver<Bytes>,
+    period: Duration,
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    let start = tokio::time::Instant::now() + period;
+    let tick = tokio::time::interval_at(start, period);
+    futures::stream::unfold((rx, tick), |(mut rx, mut tick)| async move {
+        tokio::select! {
+            biased;
+            m = rx.recv() => m.map(|b| (Ok(b), (rx, tick))),
+            _ = tick.tick() => {
+                let c = switchyard_protocol::sse::comment("keep-alive");
+                Some((Ok(c), (rx, tick)))
+            }
+        }
+    })
+}
+
+/// The node, as actix stores it.
+pub type NodeData = web::Data<Arc<Node>>;

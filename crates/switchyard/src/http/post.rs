@@ -1,0 +1,215 @@
+//! `POST /mcp`: Streamable HTTP requests, notifications and responses.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use switchyard_protocol::event_id::{EventId, StreamId};
+use switchyard_protocol::jsonrpc::{self, Body, Message, Request, Response, code};
+use switchyard_protocol::sse::Event;
+use switchyard_protocol::version::ProtocolVersion;
+use switchyard_state::{SessionRecord, Transport};
+use tokio::sync::mpsc;
+
+use super::{HttpError, NodeData, SESSION_HEADER};
+use crate::config::ResponseMode;
+use crate::dispatch::{self, dispatch};
+use crate::exchange::Out;
+use crate::node::Node;
+
+/// Handles `POST /mcp`.
+pub async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    node: NodeData,
+) -> Result<HttpResponse, HttpError> {
+    super::check_origin(&req, &node)?;
+    let accepts = super::accepts(&req);
+    if !(accepts.json && accepts.event_stream) {
+        return Err(HttpError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "Not Acceptable: Accept must list both application/json and text/event-stream",
+        ));
+    }
+    super::check_json_body(&req)?;
+    let header_version = super::version_header(&req)?;
+    let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
+    let body = jsonrpc::classify(&bytes)
+        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
+    let (messages, batch) = match body {
+        Body::Single(Ok(Message::Request(r))) if r.method == "initialize" => {
+            return initialize(&req, &node, r).await;
+        }
+        Body::Single(Err(invalid)) => {
+            return Err(HttpError::bad_request(invalid.reason).with_id(invalid.id));
+        }
+        Body::Single(Ok(m)) => (vec![Ok(m)], false),
+        Body::Batch(items) => (items, true),
+    };
+    let session = super::session(&req, &node).await?;
+    let version = session
+        .protocol_version
+        .parse()
+        .ok()
+        .or(header_version)
+        .unwrap_or(ProtocolVersion::ASSUMED_WITHOUT_HEADER);
+    if batch {
+        if !version.allows_batches() {
+            return Err(HttpError::bad_request(format!(
+                "Bad Request: JSON-RPC batches are not allowed in protocol version {version}"
+            )));
+        }
+        let has_initialize = messages
+            .iter()
+            .any(|m| matches!(m, Ok(Message::Request(r)) if r.method == "initialize"));
+        if has_initialize {
+            return Err(HttpError::bad_request(
+                "Bad Request: initialize must not be part of a batch",
+            ));
+        }
+    }
+    let (out, rx) = mpsc::unbounded_channel();
+    let mut answers = false;
+    for m in messages {
+        match m {
+            Ok(m) => {
+                answers |= matches!(m, Message::Request(_));
+                dispatch(&node, &session, m, &out).await?;
+            }
+            Err(invalid) => {
+                answers = true;
+                let resp = Response::error(invalid.id.clone(), invalid.to_error());
+                let _ = out.send(Out::Message(Message::Response(resp)));
+            }
+        }
+    }
+    drop(out);
+    if !answers {
+        return Ok(HttpResponse::Accepted().finish());
+    }
+    respond(node.get_ref().clone(), session, version, rx, batch).await
+}
+
+async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpResponse, HttpError> {
+    if req.headers().contains_key(SESSION_HEADER) {
+        return Err(HttpError::bad_request(
+            "Bad Request: initialize opens a new session and must not carry Mcp-Session-Id",
+        )
+        .with_id(Some(r.id)));
+    }
+    let json = |m: Message| {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(m.to_json())
+    };
+    let (version, result) = match dispatch::initialize_result(node, &r, true) {
+        Ok(ok) => ok,
+        Err(e) => return Ok(json(Message::Response(Response::error(Some(r.id), e)))),
+    };
+    let id = Node::new_session_id();
+    let record = dispatch::new_record(id.clone(), Transport::StreamableHttp, version, &r);
+    node.sessions.create(record).await?;
+    let mut resp = json(Message::Response(Response::result(r.id, result)));
+    resp.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("mcp-session-id"),
+        actix_web::http::header::HeaderValue::from_str(&id)
+            .map_err(|_| HttpError::bad_request("session id"))?,
+    );
+    Ok(resp)
+}
+
+/// Answers with JSON when the first thing the request produced is its response (and the
+/// node prefers JSON), else with an SSE stream of everything it produces.
+async fn respond(
+    node: Arc<Node>,
+    session: SessionRecord,
+    version: ProtocolVersion,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    batch: bool,
+) -> Result<HttpResponse, HttpError> {
+    let mut first = None;
+    if node.config.http.response_mode == ResponseMode::Json && !batch {
+        match rx.recv().await {
+            Some(Out::Message(m @ Message::Response(_))) => {
+                return Ok(HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(m.to_json()));
+            }
+            Some(other) => first = Some(other),
+            // Cancelled before it answered: nothing will follow.
+            None => return Ok(HttpResponse::Accepted().finish()),
+        }
+    }
+    let (http, http_rx) = mpsc::channel(64);
+    let stream = Node::new_stream();
+    let primes = version.primes_streams();
+    let response = super::sse_response(&node, http_rx);
+    tokio::spawn(write_stream(node, session, stream, primes, first, rx, http));
+    Ok(response)
+}
+
+/// Logs and publishes every message of a POST's response stream, and writes it to the
+/// client while the client is there. Keeps going when the client has gone, so that a
+/// resumption (on any node) finds everything in the log.
+async fn write_stream(
+    node: Arc<Node>,
+    session: SessionRecord,
+    stream: StreamId,
+    primes: bool,
+    mut next: Option<Out>,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    http: mpsc::Sender<Bytes>,
+) {
+    let mut http = Some(http);
+    if primes {
+        match node.log.epoch().await {
+            Ok(epoch) => {
+                let id = EventId::new(epoch, stream, 0).to_string();
+                send(&mut http, Event::message("").with_id(id).to_bytes()).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "no epoch for the priming event"),
+        }
+    }
+    loop {
+        let item = match next.take() {
+            Some(item) => item,
+            None => match rx.recv().await {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        match item {
+            Out::Message(m) => {
+                let event = match node.emit(&session, stream, &m).await {
+                    Ok((id, data)) => Event::message(data).with_id(id),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event not logged; sent without an id");
+                        Event::message(m.to_json())
+                    }
+                };
+                send(&mut http, event.to_bytes()).await;
+            }
+            Out::CloseStream if primes => {
+                if let Some(tx) = http.take() {
+                    let retry = format!("retry: {}\n\n", node.config.http.sse_retry_ms);
+                    let _ = tx.send(Bytes::from(retry)).await;
+                }
+            }
+            Out::CloseStream => {}
+        }
+    }
+    if let Err(e) = node.finish(&session, stream).await {
+        tracing::warn!(error = %e, "could not mark a stream finished");
+    }
+}
+
+/// Writes to the client while it is there.
+pub(crate) async fn send(http: &mut Option<mpsc::Sender<Bytes>>, bytes: Bytes) {
+    if let Some(tx) = http
+        && tx.send(bytes).await.is_err()
+    {
+        *http = None;
+    }
+}

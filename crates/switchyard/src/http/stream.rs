@@ -1,0 +1,287 @@
+//! `GET /mcp` (the standalone stream, and `Last-Event-ID` resumption of any stream) and
+//! `DELETE /mcp`.
+//!
+//! A resumption finds its events in the [`switchyard_state::EventLog`] and follows the live
+//! ones on the session's bus channel, so it works on any node, whichever node produces them.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::json;
+use switchyard_protocol::event_id::{EventId, StreamId};
+use switchyard_protocol::jsonrpc::{Message, Notification, code};
+use switchyard_protocol::sse::Event;
+use switchyard_protocol::version::ProtocolVersion;
+use switchyard_state::{Delivery, ReplayError, SessionPatch, SessionRecord, Subscription};
+use tokio::sync::mpsc;
+
+use super::post::send;
+use super::{HttpError, NodeData};
+use crate::envelope::{BROADCAST, Envelope};
+use crate::node::Node;
+
+/// Handles `GET /mcp`.
+pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
+    super::check_origin(&req, &node)?;
+    if !super::accepts(&req).event_stream {
+        return Err(HttpError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "Not Acceptable: Accept must list text/event-stream",
+        ));
+    }
+    super::version_header(&req)?;
+    let session = super::session(&req, &node).await?;
+    let node = node.get_ref().clone();
+    let last = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("").parse::<EventId>());
+    let (stream, after) = match last {
+        Some(Err(_)) => {
+            return Err(HttpError::bad_request(
+                "Bad Request: Last-Event-ID was not issued by this server",
+            ));
+        }
+        Some(Ok(id)) => {
+            let standalone = session.get_stream.as_deref() == Some(&id.stream.to_string());
+            if standalone {
+                let patch = SessionPatch::TakeGetStream(id.stream.to_string());
+                node.sessions.update(&session.id, patch).await?;
+            }
+            (id.stream, Some(id))
+        }
+        None => (claim(&node, &session).await?, None),
+    };
+    let standalone = session.get_stream.as_deref() == Some(&stream.to_string()) || after.is_none();
+    // Subscribe before reading the log, so nothing falls between the two.
+    let sub = node.bus.subscribe(&session.channel()).await?;
+    let changes = if standalone {
+        Some(node.bus.subscribe(BROADCAST).await?)
+    } else {
+        None
+    };
+    let (replay, closed) = match &after {
+        Some(id) => match node.log.read_after(&session.id, id).await {
+            Ok(r) => (r.events, r.closed),
+            Err(ReplayError::Gone) => {
+                if standalone {
+                    release(&node, &session, stream).await;
+                }
+                return Err(HttpError::new(
+                    StatusCode::GONE,
+                    code::INVALID_REQUEST,
+                    "Gone: the events after this Last-Event-ID are no longer available",
+                ));
+            }
+            Err(ReplayError::State(e)) => return Err(e.into()),
+        },
+        None => (Vec::new(), false),
+    };
+    let (http, rx) = mpsc::channel(64);
+    let response = super::sse_response(&node, rx);
+    let primes = session
+        .protocol_version
+        .parse::<ProtocolVersion>()
+        .is_ok_and(ProtocolVersion::primes_streams);
+    let first_seq = after.as_ref().map_or(0, |a| a.seq);
+    let mut opening = Vec::new();
+    if after.is_none() && primes {
+        let epoch = node.log.epoch().await?;
+        let id = EventId::new(epoch, stream, 0).to_string();
+        opening.push(Event::message("").with_id(id).to_bytes());
+    }
+    let follow = Follow {
+        node,
+        session,
+        stream,
+        last_seq: first_seq,
+        standalone,
+    };
+    tokio::spawn(follow.run(opening, replay, closed, sub, changes, http));
+    Ok(response)
+}
+
+/// Opens a new standalone stream for the session: 409 if one is attached already.
+async fn claim(node: &Node, session: &SessionRecord) -> Result<StreamId, HttpError> {
+    let stream = Node::new_stream();
+    let name = stream.to_string();
+    node.sessions
+        .update(&session.id, SessionPatch::ClaimGetStream(name.clone()))
+        .await?;
+    let now = node.sessions.get(&session.id).await?;
+    match now {
+        Some(s) if s.get_stream.as_deref() == Some(&name) => Ok(stream),
+        Some(_) => Err(HttpError::new(
+            StatusCode::CONFLICT,
+            code::INVALID_REQUEST,
+            "Conflict: this session already has a standalone SSE stream",
+        )),
+        None => Err(HttpError::session_not_found()),
+    }
+}
+
+async fn release(node: &Node, session: &SessionRecord, stream: StreamId) {
+    let patch = SessionPatch::ReleaseGetStream(stream.to_string());
+    if let Err(e) = node.sessions.update(&session.id, patch).await {
+        tracing::warn!(error = %e, "could not release a GET stream");
+    }
+}
+
+/// Handles `DELETE /mcp`: ends the session on every node.
+pub async fn delete(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
+    super::check_origin(&req, &node)?;
+    super::version_header(&req)?;
+    let session = super::session(&req, &node).await?;
+    end_session(&node, &session).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a session and tells every node to close its streams.
+pub async fn end_session(node: &Node, session: &SessionRecord) -> Result<(), HttpError> {
+    node.sessions.delete(&session.id).await?;
+    node.bus
+        .publish(&session.channel(), Envelope::Close.to_bytes())
+        .await?;
+    node.log.remove_session(&session.id).await?;
+    Ok(())
+}
+
+/// Writes one stream to one client connection: the replay, then live events.
+pub(crate) struct Follow {
+    pub(crate) node: Arc<Node>,
+    pub(crate) session: SessionRecord,
+    pub(crate) stream: StreamId,
+    pub(crate) last_seq: u64,
+    /// The session's standalone stream: also delivers change notices, and is released
+    /// when the client goes.
+    pub(crate) standalone: bool,
+}
+
+impl Follow {
+    pub(crate) async fn run(
+        mut self,
+        opening: Vec<Bytes>,
+        replay: Vec<(EventId, String)>,
+        closed: bool,
+        mut sub: Subscription,
+        mut changes: Option<Subscription>,
+        http: mpsc::Sender<Bytes>,
+    ) {
+        let mut http = Some(http);
+        for b in opening {
+            send(&mut http, b).await;
+        }
+        self.write(&mut http, replay).await;
+        let mut done = closed;
+        while !done && http.is_some() {
+            let gone = async {
+                match &http {
+                    Some(tx) => tx.closed().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = gone => break,
+                d = sub.next() => match d {
+                    Some(Delivery::Message(p)) => done = self.on_session(&p, &mut http).await,
+                    Some(Delivery::Gap) => done = self.backfill(&mut http).await,
+                    None => break,
+                },
+                d = crate::node::next_delivery(&mut changes) => match d {
+                    Some(Delivery::Message(p)) => self.on_change(&p).await,
+                    Some(Delivery::Gap) => {}
+                    None => changes = None,
+                },
+            }
+        }
+        if self.standalone {
+            release(&self.node, &self.session, self.stream).await;
+        }
+    }
+
+    async fn write(
+        &mut self,
+        http: &mut Option<mpsc::Sender<Bytes>>,
+        events: Vec<(EventId, String)>,
+    ) {
+        for (id, data) in events {
+            if id.seq <= self.last_seq {
+                continue;
+            }
+            self.last_seq = id.seq;
+            send(
+                http,
+                Event::message(data).with_id(id.to_string()).to_bytes(),
+            )
+            .await;
+        }
+    }
+
+    /// Re-reads the log after the last written event; `true` when the stream is over.
+    async fn backfill(&mut self, http: &mut Option<mpsc::Sender<Bytes>>) -> bool {
+        let Ok(epoch) = self.node.log.epoch().await else {
+            return false;
+        };
+        let after = EventId::new(epoch, self.stream, self.last_seq);
+        match self.node.log.read_after(&self.session.id, &after).await {
+            Ok(r) => {
+                self.write(http, r.events).await;
+                r.closed
+            }
+            Err(ReplayError::Gone) => true,
+            Err(ReplayError::State(_)) => false,
+        }
+    }
+
+    async fn on_session(&mut self, payload: &[u8], http: &mut Option<mpsc::Sender<Bytes>>) -> bool {
+        let mine = self.stream.to_string();
+        match Envelope::parse(payload) {
+            Some(Envelope::Event { stream, id, data }) if stream == mine => {
+                let Ok(id) = id.parse::<EventId>() else {
+                    return false;
+                };
+                if id.seq > self.last_seq + 1 {
+                    // Something was missed on the bus: take it from the log.
+                    return self.backfill(http).await;
+                }
+                self.write(http, vec![(id, data)]).await;
+                false
+            }
+            Some(Envelope::Closed { stream }) if stream == mine => {
+                self.backfill(http).await;
+                true
+            }
+            Some(Envelope::Close) => true,
+            _ => false,
+        }
+    }
+
+    async fn on_change(&self, payload: &[u8]) {
+        let notification = match Envelope::parse(payload) {
+            Some(Envelope::ResourceUpdated { uri }) => {
+                let Ok(Some(now)) = self.node.sessions.get(&self.session.id).await else {
+                    return;
+                };
+                if !now.subscriptions.contains(&uri) {
+                    return;
+                }
+                Notification::new(
+                    "notifications/resources/updated",
+                    json!({ "uri": uri }).as_object().cloned(),
+                )
+            }
+            Some(Envelope::ListChanged { kind }) => {
+                Notification::new(format!("notifications/{kind}/list_changed"), None)
+            }
+            _ => return,
+        };
+        let message = Message::Notification(notification);
+        if let Err(e) = self.node.emit(&self.session, self.stream, &message).await {
+            tracing::warn!(error = %e, "could not deliver a change notice");
+        }
+    }
+}
