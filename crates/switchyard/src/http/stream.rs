@@ -67,6 +67,11 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     let (replay, closed) = match &after {
         Some(id) => match node.log.read_after(&session.id, id).await {
             Ok(r) => (r.events, r.closed),
+            // A priming id of this epoch names a stream before its first event: the log
+            // has not seen it yet, and everything is still to come.
+            Err(ReplayError::Gone) if id.seq == 0 && id.epoch == node.log.epoch().await? => {
+                (Vec::new(), false)
+            }
             Err(ReplayError::Gone) => {
                 if standalone {
                     release(&node, &session, stream).await;
