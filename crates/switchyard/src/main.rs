@@ -33,8 +33,17 @@ enum Command {
         #[arg(long)]
         demo_db: Option<PathBuf>,
     },
-    /// Loads and validates the configuration, then prints it.
+    /// Configuration tools.
     Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Loads and validates the layered configuration, then prints the result as JSON.
+    Check {
         /// Configuration file (default: ./switchyard.toml if present).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -49,7 +58,9 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Config { config } => {
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => {
             let cfg = Config::load(config.as_deref(), &Overrides::default())?;
             println!("{}", serde_json::to_string_pretty(&cfg)?);
             Ok(())
