@@ -10,9 +10,11 @@
 //! - [`headers`]: `Accept`, `Content-Type`, `Mcp-Session-Id` and `Origin`/`Host` rules.
 //! - [`sse`]: a Server-Sent Events encoder and an incremental decoder over `BytesMut`.
 //! - [`event_id`]: the SSE event-id codec (epoch, stream, position).
+//! - [`modern`]: the stateless 2026-07-28 revision: `_meta` keys and header/body rules.
 
 pub mod event_id;
 pub mod headers;
 pub mod jsonrpc;
+pub mod modern;
 pub mod sse;
 pub mod version;
