@@ -21,18 +21,46 @@ pub struct SessionView {
     pub client_info: Value,
 }
 
-/// Sends requests to the client and awaits their responses. Implemented by the node: in the
-/// session eras the request goes out on the stream of the current request and the response
-/// may come back through any node.
+/// One request to the client: what the 2026-07-28 revision calls an *input request*.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputRequest {
+    /// A key unique within the handling of one client request, stable across executions
+    /// (the same handler asking the same question uses the same key).
+    pub key: String,
+    /// `elicitation/create`, `sampling/createMessage` or `roots/list`.
+    pub method: String,
+    /// Its params.
+    pub params: Value,
+}
+
+/// Sends requests to the client and awaits their responses. Implemented by the node, per era:
+///
+/// - session eras: each request goes out on the stream of the current request, and the
+///   response may come back through any node;
+/// - the stateless 2026-07-28 revision (multi round-trip requests): an answer the client
+///   already gave (in `inputResponses`, or carried in `requestState`) is returned at once;
+///   otherwise the node ends this execution of the handler and answers the client with
+///   `input_required` listing every outstanding request. The client retries with the
+///   answers and the handler runs again from the start — so a handler must ask the same
+///   questions with the same keys, and do nothing irreversible before its last question.
 #[async_trait]
 pub trait Peer: Send + Sync + 'static {
-    /// Sends `method` with `params` to the client through `outbox` and awaits the result.
+    /// Sends one request to the client through `outbox` and awaits the result.
     async fn request(
         &self,
-        method: &str,
-        params: Value,
+        request: InputRequest,
         outbox: &mpsc::UnboundedSender<Message>,
     ) -> Result<Value, ErrorObject>;
+
+    /// Sends several requests at once; results in the same order. The default sends them
+    /// concurrently through [`Peer::request`].
+    async fn request_all(
+        &self,
+        requests: Vec<InputRequest>,
+        outbox: &mpsc::UnboundedSender<Message>,
+    ) -> Vec<Result<Value, ErrorObject>> {
+        futures::future::join_all(requests.into_iter().map(|r| self.request(r, outbox))).await
+    }
 }
 
 /// A [`Peer`] for contexts where the client cannot be asked anything.
@@ -43,12 +71,12 @@ pub struct NoPeer;
 impl Peer for NoPeer {
     async fn request(
         &self,
-        method: &str,
-        _params: Value,
+        request: InputRequest,
         _outbox: &mpsc::UnboundedSender<Message>,
     ) -> Result<Value, ErrorObject> {
         Err(ErrorObject::internal(format!(
-            "cannot send {method} to this client"
+            "cannot send {} to this client",
+            request.method
         )))
     }
 }
@@ -201,8 +229,32 @@ impl Context {
     }
 
     /// Sends a request to the client (sampling, elicitation, roots) and awaits its result.
+    /// The key is the method name: use [`Context::request_keyed`] to ask twice.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, ErrorObject> {
-        self.peer.request(method, params, &self.outbox).await
+        self.request_keyed(method, method, params).await
+    }
+
+    /// Sends a request under a key of the handler's choosing (see [`Peer`]).
+    pub async fn request_keyed(
+        &self,
+        key: &str,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, ErrorObject> {
+        let request = InputRequest {
+            key: key.to_owned(),
+            method: method.to_owned(),
+            params,
+        };
+        self.peer.request(request, &self.outbox).await
+    }
+
+    /// Sends several keyed requests at once (one round trip in the stateless revision).
+    pub async fn request_all(
+        &self,
+        requests: Vec<InputRequest>,
+    ) -> Vec<Result<Value, ErrorObject>> {
+        self.peer.request_all(requests, &self.outbox).await
     }
 
     /// Whether the client declared a capability (e.g. `"sampling"`, `"elicitation"`).

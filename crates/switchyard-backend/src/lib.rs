@@ -25,7 +25,7 @@ pub mod demo;
 pub mod everything;
 
 pub use context::{
-    Changes, Context, ListKind, NoChanges, NoPeer, Peer, SessionView, StreamControl,
+    Changes, Context, InputRequest, ListKind, NoChanges, NoPeer, Peer, SessionView, StreamControl,
 };
 
 /// `serverInfo` as sent in the `initialize` result.

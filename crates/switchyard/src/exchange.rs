@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use rand::Rng;
 use serde_json::Value;
-use switchyard_backend::{Context, Peer, SessionView, StreamControl};
+use switchyard_backend::{Context, InputRequest, Peer, SessionView, StreamControl};
 use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request, Response};
 use switchyard_state::{Delivery, SessionRecord};
 use tokio::sync::{mpsc, oneshot};
@@ -44,10 +44,11 @@ struct ExchangePeer {
 impl Peer for ExchangePeer {
     async fn request(
         &self,
-        method: &str,
-        params: Value,
+        request: InputRequest,
         outbox: &mpsc::UnboundedSender<Message>,
     ) -> Result<Value, ErrorObject> {
+        let InputRequest { method, params, .. } = request;
+        let method = method.as_str();
         let n: u64 = rand::rng().random();
         let id = Id::String(format!("sy-{n:016x}"));
         let (tx, rx) = oneshot::channel();

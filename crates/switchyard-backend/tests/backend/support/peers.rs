@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use switchyard_backend::{Changes, ListKind, Peer};
+use switchyard_backend::{Changes, InputRequest, ListKind, Peer};
 use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request};
 use tokio::sync::mpsc;
 
@@ -19,10 +19,11 @@ pub(crate) struct ScriptedClient {
 impl Peer for ScriptedClient {
     async fn request(
         &self,
-        method: &str,
-        params: Value,
+        request: InputRequest,
         outbox: &mpsc::UnboundedSender<Message>,
     ) -> Result<Value, ErrorObject> {
+        let InputRequest { method, params, .. } = request;
+        let method = method.as_str();
         let n = {
             let mut asked = self.asked.lock().unwrap();
             asked.push((method.to_owned(), params.clone()));
