@@ -52,11 +52,17 @@ impl Node {
     /// A node with the embedded in-memory state and the configured built-in backend.
     pub fn embedded(config: Config) -> Result<Arc<Node>, BuildError> {
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
-        let sessions = Arc::new(MemorySessionStore::new(Duration::from_secs(
-            config.session.idle_ttl_secs,
-        )));
-        let log = Arc::new(MemoryEventLog::new(config.session.event_log_max_len));
-        let bus = Arc::new(MemoryBus::new(1024));
+        let ttl = Duration::from_secs(config.session.idle_ttl_secs);
+        let sessions = Arc::new(MemorySessionStore::new(ttl));
+        // The log forgets a session idle as long as the store does: nothing else tells it
+        // that a session expired without a DELETE.
+        let log = Arc::new(MemoryEventLog::with_idle_ttl(
+            config.session.event_log_max_len,
+            ttl,
+        ));
+        // Each channel with a subscriber preallocates this many slots; a subscriber that
+        // falls further behind gets a Gap and backfills from the log.
+        let bus = Arc::new(MemoryBus::new(128));
         Ok(Node::new(config, backend, sessions, log, bus))
     }
 
