@@ -108,7 +108,8 @@ pub fn host_without_port(authority: &str) -> String {
             _ => a,
         }
     };
-    host.to_ascii_lowercase()
+    // Whitespace before a `:port` is not part of the host either.
+    host.trim().to_ascii_lowercase()
 }
 
 /// Whether `s` is `:` followed by a (possibly empty) run of digits.

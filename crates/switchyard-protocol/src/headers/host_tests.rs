@@ -17,6 +17,8 @@ fn hosts_lose_port_and_case() {
         ("[FE80::1]", "[fe80::1]"),
         ("host:abc", "host:abc"),
         (" 127.0.0.1:3000 ", "127.0.0.1"),
+        ("localhost :80", "localhost"),
+        (",\n:", ","),
     ];
     for (input, want) in cases {
         assert_eq!(host_without_port(input), want, "{input:?}");
