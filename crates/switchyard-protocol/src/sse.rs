@@ -179,8 +179,9 @@ impl Decoder {
 
     /// Decodes the next complete event from `buf`, consuming the bytes it used.
     ///
-    /// Returns `Ok(None)` when `buf` holds no complete event; call again with more bytes.
-    /// Lines may end with CR, LF or CRLF (also when the CR and the LF arrive in different
+    /// Returns `Ok(None)` when `buf` holds no complete event; append more bytes to the same
+    /// `buf` and call again (the decoder remembers how far it scanned, so a fresh buffer with
+    /// unrelated bytes must go to a fresh decoder). Lines may end with CR, LF or CRLF (also when the CR and the LF arrive in different
     /// chunks); a leading UTF-8 byte order mark is skipped; invalid UTF-8 is replaced.
     ///
     /// An event is returned when its block had a `data` field (even an empty one), an `id`
