@@ -21,6 +21,36 @@ pub struct Config {
     pub http: HttpConfig,
     /// Session lifetimes and event retention.
     pub session: SessionConfig,
+    /// The stateless 2026-07-28 revision.
+    pub stateless: StatelessConfig,
+}
+
+/// Settings of the stateless (2026-07-28) revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatelessConfig {
+    /// Secret that integrity-protects `requestState` (HMAC-SHA256). Every node behind one
+    /// balancer needs the same value, or a retry landing on another node is refused. Empty
+    /// (the default) means a random key per process — fine for a single node.
+    pub state_key: String,
+    /// Seconds a minted `requestState` stays valid. Default 600.
+    pub state_ttl_secs: u64,
+    /// `ttlMs` put on list results (tools, prompts, resources, templates) and discover.
+    /// Default 60000.
+    pub list_ttl_ms: u64,
+    /// `ttlMs` put on `resources/read` results. Default 0 (immediately stale).
+    pub read_ttl_ms: u64,
+}
+
+impl Default for StatelessConfig {
+    fn default() -> Self {
+        Self {
+            state_key: String::new(),
+            state_ttl_secs: 600,
+            list_ttl_ms: 60_000,
+            read_ttl_ms: 0,
+        }
+    }
 }
 
 /// Settings of the `demo` backend.
@@ -84,6 +114,7 @@ impl Default for Config {
             demo: DemoConfig::default(),
             http: HttpConfig::default(),
             session: SessionConfig::default(),
+            stateless: StatelessConfig::default(),
         }
     }
 }

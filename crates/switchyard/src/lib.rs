@@ -8,6 +8,7 @@
 //! - [`node`]: the [`Node`] — backend, state, and the operations transports share.
 //! - [`dispatch`]: what happens to each client message inside a session.
 //! - [`exchange`]: one request's life: backend output, client answers, cancellation.
+//! - [`mrtr`]: multi round-trip requests (2026-07-28): the stateless peer, `requestState`.
 //! - [`envelope`]: what travels on the bus between nodes.
 //! - [`http`]: routes, header rules, SSE bodies, the error → status mapping.
 
@@ -16,6 +17,7 @@ pub mod dispatch;
 pub mod envelope;
 pub mod exchange;
 pub mod http;
+pub mod mrtr;
 pub mod node;
 
 use std::future::Future;

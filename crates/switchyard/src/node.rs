@@ -1,18 +1,20 @@
 //! The node: the configured backend and state, and the operations every transport shares.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use switchyard_backend::{Backend, Changes, ListKind};
+use switchyard_backend::{Backend, Changes, Context, ListKind, NoChanges, NoPeer, SessionView};
 use switchyard_protocol::event_id::StreamId;
 use switchyard_protocol::headers::HostAllowList;
-use switchyard_protocol::jsonrpc::Message;
+use switchyard_protocol::jsonrpc::{Id, Message, Request};
 use switchyard_state::memory::{MemoryBus, MemoryEventLog, MemorySessionStore};
 use switchyard_state::{Bus, EventLog, SessionRecord, SessionStore, StateError};
 
 use crate::config::Config;
 use crate::envelope::{BROADCAST, Envelope};
+use crate::mrtr::StateSealer;
 
 /// Everything a request handler needs, shared by all workers of a node.
 pub struct Node {
@@ -30,7 +32,13 @@ pub struct Node {
     pub hosts: HostAllowList,
     /// `Origin` allow-list.
     pub origins: HostAllowList,
+    /// Mints and verifies `requestState` (2026-07-28).
+    pub sealer: StateSealer,
+    /// The `x-mcp-header` annotations of the backend's tools, by tool name.
+    param_headers: tokio::sync::RwLock<Option<ParamHeaders>>,
 }
+
+type ParamHeaders = HashMap<String, Vec<(String, Vec<String>)>>;
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,6 +84,13 @@ impl Node {
     ) -> Arc<Node> {
         let hosts = HostAllowList::new(&config.http.allowed_hosts);
         let origins = HostAllowList::new(&config.http.allowed_origins);
+        let key = if config.stateless.state_key.is_empty() {
+            let k: [u8; 32] = rand::rng().random();
+            k.to_vec()
+        } else {
+            config.stateless.state_key.as_bytes().to_vec()
+        };
+        let sealer = StateSealer::new(key, config.stateless.state_ttl_secs * 1000);
         Arc::new(Node {
             config,
             backend,
@@ -84,7 +99,47 @@ impl Node {
             bus,
             hosts,
             origins,
+            sealer,
+            param_headers: tokio::sync::RwLock::new(None),
         })
+    }
+
+    /// The `Mcp-Param-*` headers a tool declares (header name, path of its value), from the
+    /// backend's `tools/list`, read once.
+    pub async fn param_headers(&self, tool: &str) -> Vec<(String, Vec<String>)> {
+        if let Some(map) = self.param_headers.read().await.as_ref() {
+            return map.get(tool).cloned().unwrap_or_default();
+        }
+        let map = self.read_param_headers().await;
+        let found = map.get(tool).cloned().unwrap_or_default();
+        *self.param_headers.write().await = Some(map);
+        found
+    }
+
+    async fn read_param_headers(&self) -> ParamHeaders {
+        let list = Request::new(Id::String("sy-tools".into()), "tools/list", None);
+        let view = SessionView {
+            protocol_version: switchyard_protocol::modern::VERSION.into(),
+            ..SessionView::default()
+        };
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let ctx = Context::new(view, tx, Arc::new(NoPeer), Arc::new(NoChanges));
+        let Ok(result) = self.backend.handle(list, ctx).await else {
+            return ParamHeaders::new();
+        };
+        let tools = result
+            .get("tools")
+            .and_then(|t| t.as_array())
+            .cloned()
+            .unwrap_or_default();
+        tools
+            .iter()
+            .filter_map(|t| {
+                let name = t.get("name")?.as_str()?.to_owned();
+                let headers = switchyard_protocol::modern::param_headers(t.get("inputSchema")?);
+                Some((name, headers))
+            })
+            .collect()
     }
 
     /// A fresh session id: 128 bits from the OS-seeded CSPRNG, as 32 hex digits.

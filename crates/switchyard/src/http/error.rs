@@ -39,6 +39,17 @@ impl HttpError {
         }))
     }
 
+    /// An error with a status and a whole JSON-RPC error object.
+    pub fn rpc(status: StatusCode, error: ErrorObject) -> Self {
+        Self(Box::new(Refusal {
+            status,
+            error,
+            id: None,
+            allow: None,
+            retry_after: None,
+        }))
+    }
+
     /// The parts.
     pub fn refusal(&self) -> &Refusal {
         &self.0

@@ -6,9 +6,11 @@
 //! - [`post`]: `POST /mcp` (Streamable HTTP).
 //! - [`stream`]: `GET /mcp` (standalone stream, `Last-Event-ID` resumption) and `DELETE /mcp`.
 //! - [`legacy`]: `GET /sse` and `POST /messages` (2024-11-05 HTTP+SSE).
+//! - [`modern`]: `POST /mcp` in the stateless 2026-07-28 revision.
 
 pub mod error;
 pub mod legacy;
+pub mod modern;
 pub mod post;
 pub mod stream;
 
@@ -136,6 +138,19 @@ pub fn version_header(req: &HttpRequest) -> Result<Option<ProtocolVersion>, Http
             })
         }
     }
+}
+
+/// Whether a GET or DELETE comes from a 2026-07-28 client, which gets 405: that revision
+/// has neither (its backward-compatibility section).
+pub fn modern_client(req: &HttpRequest) -> Result<(), HttpError> {
+    let modern = req
+        .headers()
+        .get(VERSION_HEADER)
+        .is_some_and(|v| v.as_bytes() == switchyard_protocol::modern::VERSION.as_bytes());
+    if modern {
+        return Err(HttpError::method_not_allowed("POST"));
+    }
+    Ok(())
 }
 
 /// Loads the session named by `Mcp-Session-Id`: 400 when missing or malformed, 404 when

@@ -34,10 +34,13 @@ pub async fn handle(
         ));
     }
     super::check_json_body(&req)?;
-    let header_version = super::version_header(&req)?;
     let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
     let body = jsonrpc::classify(&bytes)
         .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
+    if super::modern::is_modern(&req, &body) {
+        return super::modern::handle(&req, &node, body).await;
+    }
+    let header_version = super::version_header(&req)?;
     let (messages, batch) = match body {
         Body::Single(Ok(Message::Request(r))) if r.method == "initialize" => {
             return initialize(&req, &node, r).await;

@@ -26,6 +26,7 @@ use crate::node::Node;
 /// Handles `GET /mcp`.
 pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
     super::check_origin(&req, &node)?;
+    super::modern_client(&req)?;
     if !super::accepts(&req).event_stream {
         return Err(HttpError::new(
             StatusCode::NOT_ACCEPTABLE,
@@ -139,6 +140,7 @@ async fn release(node: &Node, session: &SessionRecord, stream: StreamId) {
 /// Handles `DELETE /mcp`: ends the session on every node.
 pub async fn delete(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
     super::check_origin(&req, &node)?;
+    super::modern_client(&req)?;
     super::version_header(&req)?;
     let session = super::session(&req, &node).await?;
     end_session(&node, &session).await?;

@@ -1,0 +1,588 @@
+//! `POST /mcp` in the stateless 2026-07-28 revision: per-request `_meta`, header/body
+//! validation, `server/discover`, `subscriptions/listen`, and multi round-trip requests.
+//!
+//! Nothing here touches a session: a modern request carries everything it needs, and any
+//! node can serve it (the `requestState` of a multi round-trip request included).
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use switchyard_backend::{Context, SessionView};
+use switchyard_protocol::jsonrpc::{
+    Body, ErrorObject, Id, Message, Notification, Request, Response, code,
+};
+use switchyard_protocol::modern::{self, RequestMeta};
+use switchyard_protocol::sse::Event;
+use switchyard_protocol::version::{ProtocolVersion, SUPPORTED};
+use switchyard_state::Delivery;
+use tokio::sync::mpsc;
+
+use super::{HttpError, SESSION_HEADER, VERSION_HEADER};
+use crate::envelope::{BROADCAST, Envelope};
+use crate::exchange::level_rank;
+use crate::mrtr::MrtrPeer;
+use crate::node::{BusChanges, Node};
+
+/// Methods of the session eras that 2026-07-28 removed: 404 with `-32601`.
+const REMOVED: &[&str] = &[
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// Methods whose results carry `ttlMs` and `cacheScope`.
+const CACHEABLE: &[&str] = &[
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
+
+/// Methods that may answer `input_required`.
+const MRTR: &[&str] = &["tools/call", "prompts/get", "resources/read"];
+
+/// Whether a POST is modern traffic: it names a non-legacy version in
+/// `MCP-Protocol-Version`, or — with no session and not an `initialize` — it carries a
+/// protocol version in `_meta`.
+pub fn is_modern(req: &HttpRequest, body: &Body) -> bool {
+    if let Some(v) = req.headers().get(VERSION_HEADER) {
+        let legacy = v
+            .to_str()
+            .is_ok_and(|v| v.parse::<ProtocolVersion>().is_ok());
+        if !legacy {
+            return true;
+        }
+    }
+    if req.headers().contains_key(SESSION_HEADER) {
+        return false;
+    }
+    match body {
+        Body::Single(Ok(Message::Request(r))) => {
+            r.method != "initialize" && RequestMeta::version_of(r.params.as_ref()).is_some()
+        }
+        Body::Single(Ok(Message::Notification(n))) => {
+            RequestMeta::version_of(n.params.as_ref()).is_some()
+        }
+        _ => false,
+    }
+}
+
+/// Every version this node serves, newest first.
+pub fn supported_versions() -> Vec<&'static str> {
+    let mut v = vec![modern::VERSION];
+    v.extend(SUPPORTED.iter().rev().map(|v| v.as_str()));
+    v
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a [u8]> {
+    req.headers().get(name).map(|v| v.as_bytes())
+}
+
+fn reject(status: StatusCode, id: &Id, error: ErrorObject) -> HttpError {
+    HttpError::rpc(status, error).with_id(Some(id.clone()))
+}
+
+fn mismatch(id: &Id, message: impl Into<String>) -> HttpError {
+    reject(
+        StatusCode::BAD_REQUEST,
+        id,
+        modern::header_mismatch(message),
+    )
+}
+
+/// Handles a modern POST.
+pub async fn handle(
+    req: &HttpRequest,
+    node: &Arc<Node>,
+    body: Body,
+) -> Result<HttpResponse, HttpError> {
+    let r = match body {
+        Body::Single(Ok(Message::Request(r))) => r,
+        Body::Single(Ok(Message::Notification(_))) => return Ok(HttpResponse::Accepted().finish()),
+        Body::Single(Ok(Message::Response(_))) => {
+            return Err(HttpError::bad_request(
+                "Bad Request: clients do not send responses in 2026-07-28",
+            ));
+        }
+        Body::Single(Err(invalid)) => {
+            return Err(HttpError::bad_request(invalid.reason).with_id(invalid.id));
+        }
+        Body::Batch(_) => {
+            return Err(HttpError::bad_request(
+                "Bad Request: JSON-RPC batches are not part of 2026-07-28",
+            ));
+        }
+    };
+    let meta = validate(req, node, &r).await?;
+    match r.method.as_str() {
+        "server/discover" => Ok(json_response(&Response::result(
+            r.id.clone(),
+            discover(node),
+        ))),
+        "subscriptions/listen" => Ok(listen(node, r)),
+        m if REMOVED.contains(&m) => Err(reject(
+            StatusCode::NOT_FOUND,
+            &r.id,
+            ErrorObject::method_not_found(m),
+        )),
+        _ => Ok(run(node.clone(), r, meta).await),
+    }
+}
+
+/// The header and `_meta` rules, in the order the spec implies: required metadata,
+/// header/body agreement, then version support.
+async fn validate(req: &HttpRequest, node: &Node, r: &Request) -> Result<RequestMeta, HttpError> {
+    let id = &r.id;
+    let Some(header_version) = header_str(req, VERSION_HEADER) else {
+        return Err(mismatch(id, "MCP-Protocol-Version header is required"));
+    };
+    let meta = RequestMeta::from_params(r.params.as_ref())
+        .map_err(|e| reject(StatusCode::BAD_REQUEST, id, e))?;
+    if header_version != meta.protocol_version.as_bytes() {
+        return Err(mismatch(
+            id,
+            "Header mismatch: MCP-Protocol-Version does not match _meta protocolVersion",
+        ));
+    }
+    if meta.protocol_version != modern::VERSION {
+        let e = ErrorObject::new(
+            code::UNSUPPORTED_PROTOCOL_VERSION,
+            "Unsupported protocol version",
+        )
+        .with_data(json!({
+            "supported": supported_versions(),
+            "requested": meta.protocol_version,
+        }));
+        return Err(reject(StatusCode::BAD_REQUEST, id, e));
+    }
+    match header_str(req, "mcp-method") {
+        None => return Err(mismatch(id, "Mcp-Method header is required")),
+        Some(m) if m != r.method.as_bytes() => {
+            return Err(mismatch(
+                id,
+                "Header mismatch: Mcp-Method does not match the body",
+            ));
+        }
+        Some(_) => {}
+    }
+    if let Some(expected) = modern::expected_name(r) {
+        let Some(raw) = header_str(req, "mcp-name") else {
+            return Err(mismatch(id, "Mcp-Name header is required for this method"));
+        };
+        let name = modern::decode_header_value(raw).map_err(|e| mismatch(id, e))?;
+        if Some(name.as_str()) != expected {
+            return Err(mismatch(
+                id,
+                "Header mismatch: Mcp-Name does not match the body",
+            ));
+        }
+    }
+    if r.method == "tools/call" {
+        check_param_headers(req, node, r).await?;
+    }
+    Ok(meta)
+}
+
+/// `Mcp-Param-*` headers declared by the called tool's `x-mcp-header` annotations.
+async fn check_param_headers(req: &HttpRequest, node: &Node, r: &Request) -> Result<(), HttpError> {
+    let Some(tool) = r.param_str("name") else {
+        return Ok(());
+    };
+    let declared = node.param_headers(tool).await;
+    let args = r.params.as_ref().and_then(|p| p.get("arguments"));
+    for (name, path) in declared {
+        let header = header_str(req, &format!("mcp-param-{name}"));
+        let value = modern::value_at(args, &path);
+        match (header, value) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(mismatch(
+                    &r.id,
+                    format!("Mcp-Param-{name} header is required"),
+                ));
+            }
+            (Some(raw), value) => {
+                let decoded = modern::decode_header_value(raw).map_err(|e| mismatch(&r.id, e))?;
+                if !value.is_some_and(|v| modern::header_matches_value(&decoded, v)) {
+                    return Err(mismatch(
+                        &r.id,
+                        format!("Header mismatch: Mcp-Param-{name} does not match the body"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn discover(node: &Node) -> Value {
+    let mut result = Map::new();
+    result.insert("resultType".into(), json!("complete"));
+    result.insert("supportedVersions".into(), json!(supported_versions()));
+    result.insert("capabilities".into(), node.backend.capabilities());
+    if let Some(i) = node.backend.instructions() {
+        result.insert("instructions".into(), json!(i));
+    }
+    result.insert("ttlMs".into(), json!(node.config.stateless.list_ttl_ms));
+    result.insert("cacheScope".into(), json!("public"));
+    let mut meta = Map::new();
+    meta.insert(
+        modern::META_SERVER_INFO.into(),
+        node.backend.info().to_value(),
+    );
+    result.insert("_meta".into(), Value::Object(meta));
+    Value::Object(result)
+}
+
+fn json_response(resp: &Response) -> HttpResponse {
+    let status = match &resp.outcome {
+        Err(e) if e.code == code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        Err(e)
+            if matches!(
+                e.code,
+                code::HEADER_MISMATCH
+                    | code::MISSING_CAPABILITY
+                    | code::UNSUPPORTED_PROTOCOL_VERSION
+            ) =>
+        {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(Message::Response(resp.clone()).to_json())
+}
+
+/// Runs a request through the backend and answers with JSON, or SSE once anything precedes
+/// the result. Closing the connection cancels the request.
+async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
+    let (out, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(exchange(node.clone(), r, meta, out));
+    let first = match rx.recv().await {
+        Some(Message::Response(resp)) => return json_response(&resp),
+        Some(other) => other,
+        None => return HttpResponse::Accepted().finish(),
+    };
+    let (http, http_rx) = mpsc::channel::<Bytes>(64);
+    let response = super::sse_response(&node, http_rx);
+    tokio::spawn(async move {
+        let mut next = Some(first);
+        while let Some(m) = next.take().or(rx.recv().await) {
+            if http
+                .send(Event::message(m.to_json()).to_bytes())
+                .await
+                .is_err()
+            {
+                break; // The client went: dropping `rx` cancels the exchange.
+            }
+        }
+    });
+    response
+}
+
+/// One modern request's life: answers from `inputResponses` and `requestState`, backend
+/// output filtered by the request's log level, and the result completed for the wire.
+async fn exchange(
+    node: Arc<Node>,
+    mut r: Request,
+    meta: RequestMeta,
+    out: mpsc::UnboundedSender<Message>,
+) {
+    let id = r.id.clone();
+    let name = modern::expected_name(&r).flatten().map(str::to_owned);
+    let answers = match take_answers(&node, &mut r, name.as_deref()) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = out.send(Message::Response(Response::error(Some(id), e)));
+            return;
+        }
+    };
+    let method = r.method.clone();
+    let peer = Arc::new(MrtrPeer::new(answers, meta.client_capabilities.clone()));
+    let progress = r.meta().and_then(|m| m.get("progressToken")).cloned();
+    let min_level = meta.log_level.as_deref().and_then(level_rank);
+    let view = SessionView {
+        id: None,
+        protocol_version: modern::VERSION.into(),
+        client_capabilities: meta.client_capabilities,
+        client_info: meta.client_info.unwrap_or_else(|| json!({})),
+    };
+    let changes = Arc::new(BusChanges::new(node.bus.clone()));
+    let ctx_peer = peer.clone();
+    let stream = switchyard_backend::serve(node.backend.clone(), r, move |outbox| {
+        Context::new(view, outbox, ctx_peer, changes).with_progress_token(progress)
+    });
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        tokio::select! {
+            item = stream.next() => match item {
+                None => break,
+                Some(Message::Notification(n)) if n.method == "notifications/message" => {
+                    let level = n.params.as_ref().and_then(|p| p.get("level")).and_then(Value::as_str);
+                    let keep = matches!((min_level, level.and_then(level_rank)), (Some(min), Some(l)) if l >= min);
+                    if keep {
+                        let _ = out.send(Message::Notification(n));
+                    }
+                }
+                Some(Message::Response(mut resp)) => {
+                    if let Ok(result) = &mut resp.outcome {
+                        complete(&node, &method, result);
+                    }
+                    let _ = out.send(Message::Response(resp));
+                    break;
+                }
+                Some(Message::Request(_)) => {} // Never on a modern stream; MrtrPeer sends none.
+                Some(other) => {
+                    let _ = out.send(other);
+                }
+            },
+            _ = peer.input_needed() => {
+                let resp = input_required(&node, &method, name.as_deref(), &peer, id.clone());
+                let _ = out.send(Message::Response(resp));
+                break;
+            }
+            _ = out.closed() => break,
+        }
+    }
+}
+
+/// The answers a retry brings: those sealed in `requestState`, then `inputResponses`.
+/// Both are removed from the params the backend sees.
+fn take_answers(
+    node: &Node,
+    r: &mut Request,
+    name: Option<&str>,
+) -> Result<Map<String, Value>, ErrorObject> {
+    let method = r.method.clone();
+    let Some(params) = r.params.as_mut() else {
+        return Ok(Map::new());
+    };
+    let mut answers = match params.remove("requestState") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::String(s)) => node.sealer.open(&s, &method, name)?,
+        Some(_) => return Err(ErrorObject::invalid_params("requestState must be a string")),
+    };
+    match params.remove("inputResponses") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => answers.extend(m),
+        Some(_) => {
+            return Err(ErrorObject::invalid_params(
+                "inputResponses must be an object",
+            ));
+        }
+    }
+    Ok(answers)
+}
+
+fn input_required(
+    node: &Node,
+    method: &str,
+    name: Option<&str>,
+    peer: &MrtrPeer,
+    id: Id,
+) -> Response {
+    if !MRTR.contains(&method) {
+        return Response::error(
+            Some(id),
+            ErrorObject::internal(format!("{method} cannot ask the client for input")),
+        );
+    }
+    let mut requests = Map::new();
+    for q in peer.take_asked() {
+        requests.insert(q.key, json!({ "method": q.method, "params": q.params }));
+    }
+    let state = node.sealer.seal(method, name, peer.answers());
+    let mut result = json!({
+        "resultType": "input_required",
+        "inputRequests": requests,
+        "requestState": state,
+    });
+    add_server_info(node, &mut result);
+    Response::result(id, result)
+}
+
+/// Completes a backend result for the wire: `resultType`, caching fields, `serverInfo`.
+fn complete(node: &Node, method: &str, result: &mut Value) {
+    let Value::Object(obj) = result else {
+        return;
+    };
+    obj.entry("resultType").or_insert_with(|| json!("complete"));
+    if CACHEABLE.contains(&method) {
+        let ttl = if method == "resources/read" {
+            node.config.stateless.read_ttl_ms
+        } else {
+            node.config.stateless.list_ttl_ms
+        };
+        obj.entry("ttlMs").or_insert_with(|| json!(ttl));
+        let scope = if method == "resources/read" {
+            "private"
+        } else {
+            "public"
+        };
+        obj.entry("cacheScope").or_insert_with(|| json!(scope));
+    }
+    add_server_info(node, result);
+}
+
+fn add_server_info(node: &Node, result: &mut Value) {
+    let Value::Object(obj) = result else {
+        return;
+    };
+    let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+    if let Value::Object(m) = meta {
+        m.entry(modern::META_SERVER_INFO)
+            .or_insert_with(|| node.backend.info().to_value());
+    }
+}
+
+/// What a `subscriptions/listen` client opted into, as far as the backend can honour it.
+#[derive(Debug, Default)]
+struct Filter {
+    tools: bool,
+    prompts: bool,
+    resources: bool,
+    uris: Vec<String>,
+}
+
+impl Filter {
+    fn agreed(node: &Node, params: Option<&Map<String, Value>>) -> Filter {
+        let asked = params
+            .and_then(|p| p.get("notifications"))
+            .cloned()
+            .unwrap_or_default();
+        let caps = node.backend.capabilities();
+        let flag = |k: &str| asked.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let cap = |a: &str, b: &str| {
+            caps.get(a)
+                .and_then(|c| c.get(b))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let uris = if cap("resources", "subscribe") {
+            asked
+                .get("resourceSubscriptions")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Filter {
+            tools: flag("toolsListChanged") && cap("tools", "listChanged"),
+            prompts: flag("promptsListChanged") && cap("prompts", "listChanged"),
+            resources: flag("resourcesListChanged") && cap("resources", "listChanged"),
+            uris,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        for (k, on) in [
+            ("toolsListChanged", self.tools),
+            ("promptsListChanged", self.prompts),
+            ("resourcesListChanged", self.resources),
+        ] {
+            if on {
+                m.insert(k.into(), json!(true));
+            }
+        }
+        if !self.uris.is_empty() {
+            m.insert("resourceSubscriptions".into(), json!(self.uris));
+        }
+        Value::Object(m)
+    }
+
+    /// The notification for a change notice, if this filter wants it.
+    fn notification(&self, env: Envelope) -> Option<(String, Map<String, Value>)> {
+        match env {
+            Envelope::ListChanged { kind } => {
+                let on = match kind.as_str() {
+                    "tools" => self.tools,
+                    "prompts" => self.prompts,
+                    "resources" => self.resources,
+                    _ => false,
+                };
+                on.then(|| (format!("notifications/{kind}/list_changed"), Map::new()))
+            }
+            Envelope::ResourceUpdated { uri } if self.uris.contains(&uri) => {
+                let mut p = Map::new();
+                p.insert("uri".into(), json!(uri));
+                Some(("notifications/resources/updated".into(), p))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `subscriptions/listen`: acknowledges, then forwards the opted-in change notices
+/// published on any node, each tagged with the subscription id.
+fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
+    let filter = Filter::agreed(node, r.params.as_ref());
+    let sub_id = serde_json::to_value(&r.id).unwrap_or(Value::Null);
+    let (http, rx) = mpsc::channel::<Bytes>(64);
+    let response = super::sse_response(node, rx);
+    let node = node.clone();
+    tokio::spawn(async move {
+        let tag = |mut params: Map<String, Value>| {
+            let mut meta = Map::new();
+            meta.insert(modern::META_SUBSCRIPTION_ID.into(), sub_id.clone());
+            params.insert("_meta".into(), Value::Object(meta));
+            params
+        };
+        let mut sub = match node.bus.subscribe(BROADCAST).await {
+            Ok(s) => s,
+            Err(e) => {
+                let err = Response::error(
+                    Some(r.id),
+                    ErrorObject::internal(format!("unavailable: {e}")),
+                );
+                let _ = http
+                    .send(Event::message(Message::Response(err).to_json()).to_bytes())
+                    .await;
+                return;
+            }
+        };
+        let mut ack = Map::new();
+        ack.insert("notifications".into(), filter.to_value());
+        let ack = Notification::new("notifications/subscriptions/acknowledged", Some(tag(ack)));
+        if http
+            .send(Event::message(Message::Notification(ack).to_json()).to_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = http.closed() => break,
+                d = sub.next() => match d {
+                    Some(Delivery::Message(p)) => {
+                        let Some((method, params)) = Envelope::parse(&p).and_then(|e| filter.notification(e)) else {
+                            continue;
+                        };
+                        let n = Message::Notification(Notification::new(method, Some(tag(params))));
+                        if http.send(Event::message(n.to_json()).to_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Delivery::Gap) => {}
+                    None => break,
+                },
+            }
+        }
+    });
+    response
+}
