@@ -275,7 +275,14 @@ async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
     let response = super::sse_response(&node, http_rx);
     tokio::spawn(async move {
         let mut next = Some(first);
-        while let Some(m) = next.take().or(rx.recv().await) {
+        loop {
+            let m = match next.take() {
+                Some(m) => m,
+                None => match rx.recv().await {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
             if http
                 .send(Event::message(m.to_json()).to_bytes())
                 .await
