@@ -23,6 +23,17 @@ pub struct Config {
     pub session: SessionConfig,
     /// The stateless 2026-07-28 revision.
     pub stateless: StatelessConfig,
+    /// The push API for applications behind the gateway.
+    pub admin: AdminConfig,
+}
+
+/// The push API (`/admin/v1/…`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Bearer token required by every `/admin/v1/…` request
+    /// (`SWITCHYARD__ADMIN__TOKEN`). Empty (the default) disables the API: 404.
+    pub token: String,
 }
 
 /// Settings of the stateless (2026-07-28) revision.
@@ -115,6 +126,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             session: SessionConfig::default(),
             stateless: StatelessConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

@@ -7,9 +7,14 @@
 //! - `{"t":"client","data":"<json-rpc>"}` — a message from the client that another node must
 //!   act on: a response to a server request, or `notifications/cancelled`.
 //! - `{"t":"close"}` — the session was deleted: end every stream, cancel every request.
+//! - `{"t":"deliver","data":"<json-rpc>"}` — a server-initiated message for the session's
+//!   standalone stream, not yet logged: the node holding that stream logs and sends it.
+//!   This is the envelope an application may `PUBLISH` itself (it is lost when no node
+//!   holds the stream; the admin API logs it first and is never lost).
 //!
 //! On the broadcast channel [`BROADCAST`]:
-//! - `{"t":"resource_updated","uri":"…"}` and `{"t":"list_changed","kind":"tools"}`.
+//! - `{"t":"resource_updated","uri":"…"}` and `{"t":"list_changed","kind":"tools"}`;
+//! - `{"t":"deliver","data":"<json-rpc>"}` — for every session's standalone stream.
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -42,6 +47,11 @@ pub enum Envelope {
     },
     /// The session is gone.
     Close,
+    /// A server-initiated message to log and send on a standalone stream.
+    Deliver {
+        /// The JSON-RPC message.
+        data: String,
+    },
     /// A resource changed.
     ResourceUpdated {
         /// Its URI.

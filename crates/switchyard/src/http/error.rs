@@ -25,6 +25,8 @@ pub struct Refusal {
     pub allow: Option<&'static str>,
     /// `Retry-After` seconds for 503.
     pub retry_after: Option<u32>,
+    /// Any other header.
+    pub header: Option<(&'static str, &'static str)>,
 }
 
 impl HttpError {
@@ -36,6 +38,7 @@ impl HttpError {
             id: None,
             allow: None,
             retry_after: None,
+            header: None,
         }))
     }
 
@@ -47,7 +50,13 @@ impl HttpError {
             id: None,
             allow: None,
             retry_after: None,
+            header: None,
         }))
+    }
+
+    /// Adds a header to the answer.
+    pub fn set_header(&mut self, name: &'static str, value: &'static str) {
+        self.0.header = Some((name, value));
     }
 
     /// The parts.
@@ -109,6 +118,9 @@ impl ResponseError for HttpError {
         let mut resp = HttpResponse::build(r.status);
         if let Some(allow) = r.allow {
             resp.insert_header(("Allow", allow));
+        }
+        if let Some(h) = r.header {
+            resp.insert_header(h);
         }
         if let Some(s) = r.retry_after {
             resp.insert_header(("Retry-After", s.to_string()));

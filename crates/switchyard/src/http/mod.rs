@@ -2,12 +2,14 @@
 //!
 //! # Layout
 //!
+//! - [`admin`]: the push API (`/admin/v1/…`) for applications behind the gateway.
 //! - [`error`]: failures → HTTP status + JSON-RPC error body (the only place).
 //! - [`post`]: `POST /mcp` (Streamable HTTP).
 //! - [`stream`]: `GET /mcp` (standalone stream, `Last-Event-ID` resumption) and `DELETE /mcp`.
 //! - [`legacy`]: `GET /sse` and `POST /messages` (2024-11-05 HTTP+SSE).
 //! - [`modern`]: `POST /mcp` in the stateless 2026-07-28 revision.
 
+pub mod admin;
 pub mod error;
 pub mod legacy;
 pub mod modern;
@@ -62,7 +64,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 Err::<HttpResponse, _>(HttpError::method_not_allowed("POST"))
             })),
     )
-    .service(web::resource("/healthz").route(web::get().to(|| async { "ok" })));
+    .service(web::resource("/healthz").route(web::get().to(|| async { "ok" })))
+    .configure(admin::routes);
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

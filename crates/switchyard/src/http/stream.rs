@@ -263,7 +263,25 @@ impl Follow {
                 true
             }
             Some(Envelope::Close) => true,
+            Some(Envelope::Deliver { data }) if self.standalone => {
+                self.deliver(&data).await;
+                false
+            }
             _ => false,
+        }
+    }
+
+    /// Logs a message published raw on the bus, and so sends it on this stream.
+    async fn deliver(&self, data: &str) {
+        let parsed = serde_json::from_str(data)
+            .ok()
+            .and_then(|v| Message::from_value(v).ok());
+        let Some(message) = parsed else {
+            tracing::warn!("dropped a published message that is not JSON-RPC");
+            return;
+        };
+        if let Err(e) = self.node.emit(&self.session, self.stream, &message).await {
+            tracing::warn!(error = %e, "could not deliver a published message");
         }
     }
 
@@ -284,6 +302,7 @@ impl Follow {
             Some(Envelope::ListChanged { kind }) => {
                 Notification::new(format!("notifications/{kind}/list_changed"), None)
             }
+            Some(Envelope::Deliver { data }) => return self.deliver(&data).await,
             _ => return,
         };
         let message = Message::Notification(notification);

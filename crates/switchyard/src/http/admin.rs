@@ -1,0 +1,151 @@
+//! The push API: applications behind the gateway send server-initiated messages to a
+//! session, or to every session, through any node.
+//!
+//! - `POST /admin/v1/sessions/{id}/messages` — body: one JSON-RPC notification. It is
+//!   appended to the session's standalone stream (the GET stream, or the `/sse` stream of
+//!   HTTP+SSE) before the answer, so it is never lost: a client resuming that stream with
+//!   `Last-Event-ID` on any node receives it. 202 with `{"id": "<event id>"}`; 404 for an
+//!   unknown session; 409 when the session never opened a standalone stream.
+//! - `POST /admin/v1/broadcast` — body: one JSON-RPC notification for every session.
+//!   `notifications/resources/updated` reaches only the sessions subscribed to its `uri`
+//!   (and `subscriptions/listen` streams that asked for it); `notifications/*/list_changed`
+//!   reaches every session and every listen stream that opted in; anything else reaches
+//!   every session's standalone stream. 202.
+//!
+//! Both require `Authorization: Bearer <admin.token>`; with no token configured the API
+//! does not exist (404).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use switchyard_protocol::jsonrpc::{self, Body, Message, code};
+
+use super::{HttpError, NodeData};
+use crate::envelope::{BROADCAST, Envelope};
+
+/// Registers the admin routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/admin/v1/sessions/{id}/messages")
+            .route(web::post().to(session_message))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(HttpError::method_not_allowed("POST"))
+            })),
+    )
+    .service(
+        web::resource("/admin/v1/broadcast")
+            .route(web::post().to(broadcast))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(HttpError::method_not_allowed("POST"))
+            })),
+    );
+}
+
+fn authorize(req: &HttpRequest, token: &str) -> Result<(), HttpError> {
+    if token.is_empty() {
+        return Err(HttpError::new(
+            StatusCode::NOT_FOUND,
+            code::METHOD_NOT_FOUND,
+            "Not Found: the admin API is disabled (set admin.token)",
+        ));
+    }
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compare every byte, so the time taken does not reveal a matching prefix.
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        return Ok(());
+    }
+    let mut e = HttpError::new(
+        StatusCode::UNAUTHORIZED,
+        code::INVALID_REQUEST,
+        "Unauthorized: a valid admin bearer token is required",
+    );
+    e.set_header("WWW-Authenticate", "Bearer");
+    Err(e)
+}
+
+async fn notification(
+    req: &HttpRequest,
+    payload: web::Payload,
+    node: &NodeData,
+) -> Result<Message, HttpError> {
+    authorize(req, &node.config.admin.token)?;
+    super::check_json_body(req)?;
+    let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
+    let body = jsonrpc::classify(&bytes)
+        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
+    match body {
+        Body::Single(Ok(m @ Message::Notification(_))) => Ok(m),
+        Body::Single(Err(invalid)) => Err(HttpError::bad_request(invalid.reason)),
+        _ => Err(HttpError::bad_request(
+            "Bad Request: the body must be one JSON-RPC notification",
+        )),
+    }
+}
+
+async fn session_message(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    node: NodeData,
+) -> Result<HttpResponse, HttpError> {
+    let message = notification(&req, payload, &node).await?;
+    let session = node
+        .sessions
+        .get(&path.into_inner())
+        .await?
+        .ok_or_else(HttpError::session_not_found)?;
+    let Some(stream) = session.get_stream.as_deref().and_then(|s| s.parse().ok()) else {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            code::INVALID_REQUEST,
+            "Conflict: the session has no standalone stream to deliver to",
+        ));
+    };
+    let (id, _) = node.emit(&session, stream, &message).await?;
+    Ok(HttpResponse::Accepted().json(json!({ "id": id })))
+}
+
+async fn broadcast(
+    req: HttpRequest,
+    payload: web::Payload,
+    node: NodeData,
+) -> Result<HttpResponse, HttpError> {
+    let Message::Notification(n) = notification(&req, payload, &node).await? else {
+        return Err(HttpError::bad_request(
+            "Bad Request: expected a notification",
+        ));
+    };
+    let uri = n
+        .params
+        .as_ref()
+        .and_then(|p| p.get("uri"))
+        .and_then(|u| u.as_str());
+    let kind = n
+        .method
+        .strip_prefix("notifications/")
+        .and_then(|m| m.strip_suffix("/list_changed"));
+    let env = match (n.method.as_str(), uri, kind) {
+        ("notifications/resources/updated", Some(uri), _) => Envelope::ResourceUpdated {
+            uri: uri.to_owned(),
+        },
+        (_, _, Some(kind @ ("tools" | "prompts" | "resources"))) => Envelope::ListChanged {
+            kind: kind.to_owned(),
+        },
+        _ => Envelope::Deliver {
+            data: Message::Notification(n).to_json(),
+        },
+    };
+    node.bus.publish(BROADCAST, env.to_bytes()).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
