@@ -1,1 +1,26 @@
-//! Test support for cross-process tests.
+//! Test support for cross-process tests: real `switchyard` nodes on loopback ports, external
+//! clients (the official SDKs, the conformance suite) run with deadlines, and a proxy that
+//! drops a connection mid-stream on purpose.
+//!
+//! Everything a test starts is owned by a guard whose `Drop` kills it, so a failing assertion
+//! never leaves a process behind.
+//!
+//! # Layout
+//!
+//! - `paths`: where the workspace, the `switchyard` binary and the interop drivers live.
+//! - `node`: [`Node`], a `switchyard serve` child bound to `127.0.0.1:0`.
+//! - `command`: [`run`], an external program with a deadline and captured output.
+//! - `proxy`: [`CutProxy`], a TCP proxy that cuts one connection after a marker goes by.
+//! - `sse`: [`SseReader`], server-sent events from a `reqwest::Response`.
+
+mod command;
+mod node;
+mod paths;
+mod proxy;
+mod sse;
+
+pub use command::{Finished, run};
+pub use node::{Node, NodeBuilder};
+pub use paths::{conformance_dir, interop_dir, switchyard_bin, workspace_root};
+pub use proxy::CutProxy;
+pub use sse::SseReader;
