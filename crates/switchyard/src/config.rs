@@ -88,6 +88,8 @@ pub enum ResponseMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
+    /// Worker threads serving HTTP; 0 (the default) means one per CPU core.
+    pub workers: usize,
     /// Largest accepted POST body in bytes; larger bodies get 413. Default 4 MiB.
     pub max_body_bytes: usize,
     /// See [`ResponseMode`]. Default `json`.
@@ -146,6 +148,7 @@ fn loopback() -> Vec<String> {
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
+            workers: 0,
             max_body_bytes: 4 * 1024 * 1024,
             response_mode: ResponseMode::Json,
             keep_alive_secs: 15,

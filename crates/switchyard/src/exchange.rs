@@ -14,9 +14,9 @@ use futures::StreamExt;
 use rand::Rng;
 use serde_json::Value;
 use switchyard_backend::{Context, InputRequest, Peer, SessionView, StreamControl};
-use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request, Response};
+use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request};
 use switchyard_state::{Delivery, SessionRecord};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::envelope::Envelope;
@@ -37,6 +37,8 @@ type Pending = Arc<Mutex<HashMap<Id, oneshot::Sender<Result<Value, ErrorObject>>
 /// node publishes on the session channel.
 struct ExchangePeer {
     pending: Pending,
+    /// Whether the session channel subscription stands.
+    subscribed: watch::Receiver<bool>,
     timeout: Duration,
 }
 
@@ -49,6 +51,16 @@ impl Peer for ExchangePeer {
     ) -> Result<Value, ErrorObject> {
         let InputRequest { method, params, .. } = request;
         let method = method.as_str();
+        let mut subscribed = self.subscribed.clone();
+        let standing = matches!(
+            tokio::time::timeout(self.timeout, subscribed.wait_for(|s| *s)).await,
+            Ok(Ok(_))
+        );
+        if !standing {
+            return Err(ErrorObject::internal(
+                "cannot reach the client: the session channel is unavailable",
+            ));
+        }
         let n: u64 = rand::rng().random();
         let id = Id::String(format!("sy-{n:016x}"));
         let (tx, rx) = oneshot::channel();
@@ -136,21 +148,18 @@ pub async fn run(
     out: mpsc::UnboundedSender<Out>,
 ) {
     let id = request.id.clone();
-    let mut sub = match node.bus.subscribe(&session.channel()).await {
-        Ok(s) => Some(s),
-        Err(e) => {
-            let err = ErrorObject::internal(format!("state unavailable: {e}"));
-            let _ = out.send(Out::Message(Message::Response(Response::error(
-                Some(id),
-                err,
-            ))));
-            return;
-        }
-    };
+    let channel = session.channel();
+    // The session channel carries the client's answers and cancellations. Subscribing is
+    // not on the way to the backend: the two run side by side, and a request to the client
+    // waits until the subscription stands (so its answer cannot be missed).
+    let mut subscribing = Some(Box::pin(node.bus.subscribe(&channel)));
+    let mut sub = None;
+    let (subscribed_tx, subscribed) = watch::channel(false);
     let cancel = CancellationToken::new();
     let pending: Pending = Arc::default();
     let peer = Arc::new(ExchangePeer {
         pending: pending.clone(),
+        subscribed,
         timeout: Duration::from_secs(node.config.session.client_request_timeout_secs),
     });
     let progress = request.meta().and_then(|m| m.get("progressToken")).cloned();
@@ -175,6 +184,21 @@ pub async fn run(
                 }
                 None => break,
             },
+            result = async {
+                match subscribing.as_mut() {
+                    Some(f) => f.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                subscribing = None;
+                match result {
+                    Ok(s) => {
+                        sub = Some(s);
+                        let _ = subscribed_tx.send(true);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "no session channel: answers and cancellations from other nodes will not arrive"),
+                }
+            }
             delivery = crate::node::next_delivery(&mut sub) => match delivery {
                 Some(Delivery::Message(p)) => on_envelope(&p, &id, &pending, &cancel),
                 Some(Delivery::Gap) => {}

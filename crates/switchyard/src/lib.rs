@@ -39,15 +39,17 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let data = web::Data::new(node.clone());
     let max_body = node.config.http.max_body_bytes;
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(http::routes)
     })
-    .shutdown_timeout(5)
-    .listen(listener)?
-    .run();
+    .shutdown_timeout(5);
+    if node.config.http.workers > 0 {
+        server = server.workers(node.config.http.workers);
+    }
+    let server = server.listen(listener)?.run();
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown.await;
