@@ -23,6 +23,7 @@ pub struct NodeBuilder {
     backend: String,
     demo_db: Option<String>,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
     bin: Option<PathBuf>,
 }
 
@@ -34,6 +35,7 @@ impl NodeBuilder {
             backend: backend.to_owned(),
             demo_db: (backend == "demo").then(|| ":memory:".to_owned()),
             extra: Vec::new(),
+            env: Vec::new(),
             bin: None,
         }
     }
@@ -47,6 +49,12 @@ impl NodeBuilder {
     /// Appends arguments after the ones the builder writes.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.extra.push(arg.into());
+        self
+    }
+
+    /// Sets an environment variable for the node, e.g. `SWITCHYARD__HTTP__KEEP_ALIVE_SECS`.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
         self
     }
 
@@ -65,6 +73,7 @@ impl NodeBuilder {
             cmd.args(["--demo-db", db]);
         }
         cmd.args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             // Logs go to the test's own stderr, which the test runner shows on failure.

@@ -42,7 +42,8 @@ async def features_and_termination(url: str) -> list[float]:
                 client.protocol_version in HANDSHAKE_VERSIONS,
                 f"negotiated {client.protocol_version}",
             )
-            passed("initialize", f"protocol {client.protocol_version}")
+            version = client.protocol_version
+            passed("initialize", f"protocol {version}")
             progress = await exercise_features(client, updates)
             session_ids = {e["session_id"] for e in log.exchanges if e["session_id"]}
             check(len(session_ids) == 1, f"expected one session id, saw {session_ids}")
@@ -59,7 +60,7 @@ async def features_and_termination(url: str) -> list[float]:
             headers={
                 "Accept": "application/json, text/event-stream",
                 "Mcp-Session-Id": session_id,
-                "MCP-Protocol-Version": client.protocol_version or "2025-11-25",
+                "MCP-Protocol-Version": version,
             },
         )
         check(after.status_code == 404, f"request on a deleted session got {after.status_code}")

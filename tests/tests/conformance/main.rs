@@ -1,9 +1,10 @@
 //! The MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
 //! `tests/conformance/package.json`) against a fresh `everything` node per test.
 //!
-//! - `requirements_2025_11_25`: the frozen 2025-11-25 requirement set, judged by the strict
-//!   baseline `tests/conformance/expected-failures.yaml` (an unlisted failure or warning fails,
-//!   and so does a listed scenario that passes).
+//! - `requirements_2025_11_25`, `requirements_2026_07_28`: the frozen requirement sets (the
+//!   stateful and the stateless wire), judged by the strict baseline
+//!   `tests/conformance/expected-failures.yaml` (an unlisted failure or warning fails, and so
+//!   does a listed scenario that passes).
 //! - one test per scenario the set runs but does not score (session lifecycle, SSE polling,
 //!   JSON Schema 2020-12): each must pass on its own.
 //! - `baseline_lists_only_2026_or_extension_scenarios`: the baseline may only excuse
@@ -11,22 +12,29 @@
 
 mod suite;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
-use suite::{Tally, baseline, listed_scenarios, read_results, run_cli};
+use suite::{Tally, baseline, baseline_entries, listed_scenarios, read_results, run_cli};
 use switchyard_tests::Node;
 
 const LIST_DEADLINE: Duration = Duration::from_secs(60);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requirements_2025_11_25() {
-    let listing = run_cli(&["list", "--requirements", "2025-11-25"], LIST_DEADLINE).await;
+/// Runs the frozen requirement set of `revision` against a fresh node, judged by the
+/// baseline; checks on top that every scored scenario ran and that exactly the baselined ones
+/// are unclean.
+async fn requirement_set(revision: &str) {
+    let listing = run_cli(&["list", "--requirements", revision], LIST_DEADLINE).await;
     assert!(listing.success(), "{listing}");
     let scored = listed_scenarios(&listing.stdout, "Server scenarios");
     assert!(
         scored.len() >= 30,
-        "expected the 2025-11-25 set's server scenarios, read {scored:?} from:\n{listing}"
+        "expected the {revision} set's server scenarios, read {scored:?} from:\n{listing}"
     );
+    let excused: HashSet<String> = baseline_entries()
+        .iter()
+        .map(|e| e.scenario().to_owned())
+        .collect();
 
     let node = Node::start("everything");
     let results_dir = tempfile::tempdir().expect("a temporary directory");
@@ -38,7 +46,7 @@ async fn requirements_2025_11_25() {
             "--url",
             &url,
             "--requirements",
-            "2025-11-25",
+            revision,
             "--expected-failures",
             baseline.to_str().expect("UTF-8 path"),
             "-o",
@@ -49,7 +57,7 @@ async fn requirements_2025_11_25() {
     .await;
     let results = read_results(results_dir.path());
     let tally = Tally(&results);
-    println!("conformance --requirements 2025-11-25 against {url}:\n{tally}");
+    println!("conformance --requirements {revision} against {url}:\n{tally}");
 
     let missing: Vec<&String> = scored
         .iter()
@@ -59,11 +67,30 @@ async fn requirements_2025_11_25() {
         missing.is_empty(),
         "scored scenarios that left no results: {missing:?}\n{tally}\n{out}"
     );
-    let unclean: Vec<&String> = scored.iter().filter(|s| !results[*s].clean()).collect();
+    let unexpected: Vec<&String> = scored
+        .iter()
+        .filter(|s| !results[*s].clean() && !excused.contains(*s))
+        .collect();
+    let stale: Vec<&String> = scored
+        .iter()
+        .filter(|s| results[*s].clean() && excused.contains(*s))
+        .collect();
     assert!(
-        out.success() && unclean.is_empty(),
-        "scored scenarios with failures or warnings: {unclean:?}\n{tally}\n{out}"
+        out.success() && unexpected.is_empty() && stale.is_empty(),
+        "unexpected failures or warnings: {unexpected:?}; stale baseline entries (now \
+         passing, delete them from tests/conformance/expected-failures.yaml): {stale:?}\n\
+         {tally}\n{out}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requirements_2025_11_25() {
+    requirement_set("2025-11-25").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requirements_2026_07_28() {
+    requirement_set("2026-07-28").await;
 }
 
 /// Runs one scenario at 2025-11-25 against a fresh node; it must run and be clean.
@@ -132,41 +159,24 @@ async fn baseline_lists_only_2026_or_extension_scenarios() {
         "could not read the scenario list:\n{listing}"
     );
 
-    let path = baseline();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let mut previous = "";
-    let mut section = "";
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if !line.starts_with(' ') && trimmed.ends_with(':') {
-            section = trimmed;
-        }
-        if let Some(entry) = trimmed.strip_prefix("- ") {
-            assert_eq!(
-                section, "server:",
-                "baseline entry {entry:?} outside `server:`"
-            );
-            let (entry, comment) = match entry.split_once(" #") {
-                Some((e, c)) => (e.trim(), Some(c)),
-                None => (entry.trim(), None),
-            };
-            assert!(
-                comment.is_some() || previous.starts_with('#'),
-                "baseline entry {entry:?} has no `#` reason"
-            );
-            let scenario = entry.split(':').next().unwrap_or(entry);
-            let window = windows
-                .get(scenario)
-                .unwrap_or_else(|| panic!("baseline names an unknown scenario {scenario:?}"));
-            assert!(
-                window == "[2026-07-28]" || window == "[extension]",
-                "the baseline may only excuse 2026-07-28-only or extension scenarios; \
-                 {scenario} runs at {window}"
-            );
-        }
-        if !trimmed.is_empty() {
-            previous = trimmed;
-        }
+    for entry in baseline_entries() {
+        let name = &entry.entry;
+        assert_eq!(
+            entry.section, "server",
+            "baseline entry {name:?} outside `server:`"
+        );
+        assert!(
+            entry.has_reason,
+            "baseline entry {name:?} has no `#` reason"
+        );
+        let scenario = entry.scenario();
+        let window = windows
+            .get(scenario)
+            .unwrap_or_else(|| panic!("baseline names an unknown scenario {scenario:?}"));
+        assert!(
+            window == "[2026-07-28]" || window == "[extension]",
+            "the baseline may only excuse 2026-07-28-only or extension scenarios; \
+             {scenario} runs at {window}"
+        );
     }
 }

@@ -166,6 +166,54 @@ impl fmt::Display for Tally<'_> {
     }
 }
 
+/// One `- entry` of the baseline's `server:` list.
+#[derive(Debug, Clone)]
+pub(crate) struct BaselineEntry {
+    /// `scenario` or `scenario:check-id`.
+    pub(crate) entry: String,
+    /// Whether a `#` reason stands on the same line or the line above.
+    pub(crate) has_reason: bool,
+    /// The top-level key it is listed under.
+    pub(crate) section: String,
+}
+
+impl BaselineEntry {
+    pub(crate) fn scenario(&self) -> &str {
+        self.entry.split(':').next().unwrap_or(&self.entry)
+    }
+}
+
+/// The baseline's entries (a line-based reading of its simple YAML shape).
+pub(crate) fn baseline_entries() -> Vec<BaselineEntry> {
+    let path = baseline();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let mut entries = Vec::new();
+    let mut previous = "";
+    let mut section = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if !line.starts_with([' ', '#', '-']) && trimmed.contains(':') {
+            section = trimmed.split(':').next().unwrap_or("").to_owned();
+        }
+        if let Some(entry) = trimmed.strip_prefix("- ") {
+            let (entry, comment) = match entry.split_once(" #") {
+                Some((e, c)) => (e.trim(), Some(c)),
+                None => (entry.trim(), None),
+            };
+            entries.push(BaselineEntry {
+                entry: entry.to_owned(),
+                has_reason: comment.is_some() || previous.starts_with('#'),
+                section: section.clone(),
+            });
+        }
+        if !trimmed.is_empty() {
+            previous = trimmed;
+        }
+    }
+    entries
+}
+
 /// The scenario names listed under a heading of `conformance list` output (`  - name [..]`).
 pub(crate) fn listed_scenarios(listing: &str, heading: &str) -> Vec<String> {
     listing

@@ -58,8 +58,10 @@ async fn get_not_accepting_sse_is_406() {
     let wire = Wire::start("demo");
     let session = wire.initialize("2025-11-25").await;
     let response = wire
-        .get_in(&session)
+        .raw(Method::GET)
         .header(ACCEPT, "application/json")
+        .header(SESSION, &session.id)
+        .header(VERSION, &session.version)
         .send()
         .await
         .unwrap();

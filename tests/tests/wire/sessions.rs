@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use switchyard_tests::SseReader;
+use switchyard_tests::{Node, SseReader};
 
 use crate::support::{
     SESSION, STEP, VERSION, Wire, content_type, error_code, request, response_for,
@@ -140,7 +140,12 @@ async fn batches_are_refused_after_2025_03_26() {
 
 #[tokio::test]
 async fn a_second_get_stream_is_409() {
-    let wire = Wire::start("demo");
+    // A node notices a vanished client at its next keep-alive write: make that every second.
+    let wire = Wire::with_node(
+        Node::builder("demo")
+            .env("SWITCHYARD__HTTP__KEEP_ALIVE_SECS", "1")
+            .start(),
+    );
     let session = wire.initialize("2025-11-25").await;
     let first = wire.get_in(&session).send().await.unwrap();
     assert_eq!(first.status(), StatusCode::OK, "{first:?}");

@@ -29,8 +29,12 @@ pub(crate) struct Session {
 
 impl Wire {
     pub(crate) fn start(backend: &str) -> Wire {
+        Wire::with_node(Node::start(backend))
+    }
+
+    pub(crate) fn with_node(node: Node) -> Wire {
         Wire {
-            node: Node::start(backend),
+            node,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
