@@ -25,6 +25,31 @@ pub struct Config {
     pub stateless: StatelessConfig,
     /// The push API for applications behind the gateway.
     pub admin: AdminConfig,
+    /// Shared state in Redis (several nodes behind one balancer).
+    pub redis: RedisConfig,
+}
+
+/// Shared state in Redis. With no URL (the default) the node keeps its state in memory:
+/// fine for one node, lost on restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host[:port][/db]` for one server, or
+    /// `redis+cluster://host1:port1,host2:port2,…` for a Redis Cluster (`--redis-url`,
+    /// `SWITCHYARD__REDIS__URL`). Empty: in-memory state.
+    pub url: String,
+    /// Milliseconds any one Redis operation may take before the request that needs it gets
+    /// 503 with `Retry-After`. Default 2000.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            timeout_ms: 2000,
+        }
+    }
 }
 
 /// The push API (`/admin/v1/…`).
@@ -129,6 +154,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             stateless: StatelessConfig::default(),
             admin: AdminConfig::default(),
+            redis: RedisConfig::default(),
         }
     }
 }
@@ -189,6 +215,8 @@ pub struct Overrides {
     pub backend: Option<String>,
     /// `--demo-db`.
     pub demo_db: Option<PathBuf>,
+    /// `--redis-url`.
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -217,6 +245,9 @@ impl Config {
         }
         if let Some(b) = &overrides.backend {
             builder = builder.set_override("backend", b.as_str())?;
+        }
+        if let Some(u) = &overrides.redis_url {
+            builder = builder.set_override("redis.url", u.as_str())?;
         }
         if let Some(p) = &overrides.demo_db {
             builder = builder.set_override("demo.db_path", p.to_string_lossy().as_ref())?;
@@ -260,6 +291,7 @@ mod tests {
                 bind: Some("127.0.0.1:0".into()),
                 backend: Some("everything".into()),
                 demo_db: None,
+                redis_url: None,
             },
         )
         .expect("load");

@@ -32,6 +32,10 @@ enum Command {
         /// SQLite file of the demo backend (`:memory:` for a throwaway one).
         #[arg(long)]
         demo_db: Option<PathBuf>,
+        /// Keep state in Redis (redis://host:port, or redis+cluster://h1:p1,h2:p2,…) so that
+        /// several nodes can serve the same sessions.
+        #[arg(long)]
+        redis_url: Option<String>,
     },
     /// Configuration tools.
     Config {
@@ -70,11 +74,13 @@ fn main() -> anyhow::Result<()> {
             bind,
             backend,
             demo_db,
+            redis_url,
         } => {
             let overrides = Overrides {
                 bind,
                 backend,
                 demo_db,
+                redis_url,
             };
             let cfg = Config::load(config.as_deref(), &overrides)?;
             actix_web::rt::System::new().block_on(run(cfg))
@@ -85,7 +91,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&cfg.bind).with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
-    let node = switchyard::Node::embedded(cfg)?;
+    let node = switchyard::Node::build(cfg).await?;
     tracing::info!(%addr, backend = %node.config.backend, "switchyard node starting");
     {
         let mut out = std::io::stdout().lock();

@@ -54,9 +54,36 @@ pub enum BuildError {
     /// The backend failed to start.
     #[error(transparent)]
     Backend(#[from] switchyard_backend::BuiltinError),
+    /// Redis could not be reached or is not usable.
+    #[error("redis: {0}")]
+    Redis(#[from] switchyard_redis::ConnectError),
 }
 
 impl Node {
+    /// The node the configuration describes: Redis state when `redis.url` is set, else the
+    /// embedded in-memory state.
+    pub async fn build(config: Config) -> Result<Arc<Node>, BuildError> {
+        if config.redis.url.is_empty() {
+            return Node::embedded(config);
+        }
+        let options = switchyard_redis::RedisOptions {
+            idle_ttl: Duration::from_secs(config.session.idle_ttl_secs),
+            max_len_per_stream: config.session.event_log_max_len,
+            timeout: Duration::from_millis(config.redis.timeout_ms),
+            ..switchyard_redis::RedisOptions::default()
+        };
+        let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
+        let (sessions, log, bus) = state.into_parts();
+        let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
+        Ok(Node::new(
+            config,
+            backend,
+            Arc::new(sessions),
+            Arc::new(log),
+            Arc::new(bus),
+        ))
+    }
+
     /// A node with the embedded in-memory state and the configured built-in backend.
     pub fn embedded(config: Config) -> Result<Arc<Node>, BuildError> {
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
