@@ -1,0 +1,151 @@
+//! Redis implementations of the Switchyard state contracts: [`RedisSessionStore`],
+//! [`RedisEventLog`] and [`RedisBus`], for one `redis-server` or a Redis Cluster. With them,
+//! any node of a cluster of Switchyard nodes can serve any request of any session.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), switchyard_redis::ConnectError> {
+//! use switchyard_redis::{RedisOptions, RedisState};
+//!
+//! let state = RedisState::connect("redis://127.0.0.1:6379", RedisOptions::default()).await?;
+//! let (sessions, log, bus) = state.into_parts();
+//! # Ok(()) }
+//! ```
+//!
+//! # Connecting
+//!
+//! [`RedisState::connect`] takes a URL ([`RedisTarget`] parses it):
+//!
+//! - `redis://[user:password@]host[:port][/db]` (or `redis+unix:///path.sock`): one server;
+//!   plain `PUBLISH`/`SUBSCRIBE`.
+//! - `redis+cluster://[user:password@]host1:port1,host2:port2,…`: a Redis Cluster, through
+//!   these seed nodes; sharded `SPUBLISH`/`SSUBSCRIBE`.
+//!
+//! The three types share one deadpool pool of multiplexed command connections (a few kept
+//! checked out and shared by every caller: no connection setup and no pool check on the hot
+//! path), plus one subscriber connection per node for the bus. Every operation is bounded by
+//! [`RedisOptions::timeout`]: while Redis is down, each fails with
+//! [`switchyard_state::StateError::Unavailable`] within it (at once when the connection is
+//! refused), never hangs.
+//!
+//! # Key schema
+//!
+//! Everything is namespaced `sy:`. The braces are Redis Cluster hash tags: all keys of one
+//! session live in one slot, so every script touches one slot only.
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `sy:s:{<session>}` | hash | the session record; expires after the idle TTL, refreshed by `get` and `update` |
+//! | `sy:l:{<session>}` | hash | the session's event log meta: `n:<stream>` = last position, `c:<stream>` = `1` once closed |
+//! | `sy:l:{<session>}:<stream>` | stream | the events of one SSE stream (`g`, `r<n>`): entry id `<position>-0`, one field `d` = the event's data; `XADD … MAXLEN ~ max_len` |
+//! | `sy:epoch` | string | the log epoch: 12 random alphanumerics, `SET NX` by whichever node needs it first |
+//! | `sy:c:<channel>` | pub/sub channel | a bus channel: `sy:c:<principal>:<session>` per session, `sy:c:sy:broadcast` for all nodes |
+//!
+//! Session hash fields: `principal`, `transport` (`streamable_http` / `http_sse`),
+//! `protocol_version`, `client_info` and `client_capabilities` (JSON), `initialized`
+//! (`0`/`1`), `log_level` (absent: none), `created_at_ms`, `get_stream` (absent: none),
+//! `get_attached` (`0`/`1`), and one `sub:<uri>` = `1` per subscribed resource URI.
+//!
+//! The log meta hash and the streams of a session expire with the same idle TTL, refreshed
+//! by every append, close and read of any of them. Event ids are
+//! `<epoch>_<stream>_<position>`; an id whose epoch is not the one in `sy:epoch` (Redis was
+//! flushed or replaced since) is answered `Gone`, as is a position older than what the
+//! stream retains.
+//!
+//! ## Publishing from outside
+//!
+//! A bus payload is opaque to this crate: the node defines the envelope (a JSON object
+//! tagged by `t`; see `envelope.rs` in the `switchyard` crate). Another program can reach
+//! a session's open streams with the raw command, e.g. from a Rails app:
+//! `PUBLISH sy:c:<principal>:<session> '{"t":"client",…}'` (`SPUBLISH` on a cluster), or all
+//! nodes with `PUBLISH sy:c:sy:broadcast '{"t":"resource_updated","uri":"…"}'`.
+//!
+//! # Layout
+//!
+//! - [`RedisState`] (here): connects, and hands out the three implementations.
+//! - `options`: [`RedisOptions`], [`RedisTarget`] (the URL forms), [`ConnectError`].
+//! - `session`: [`RedisSessionStore`] and its Lua scripts.
+//! - `log`: [`RedisEventLog`] and its Lua scripts.
+//! - `bus`: [`RedisBus`], the local fan-out; `bus/subscriber`: the subscriber connection
+//!   and the task that reconnects and resubscribes it.
+//! - `conn`: the pool and its shared multiplexed lanes; `epoch`: the cached epoch; `keys`:
+//!   key names; `core`: what the three types share.
+
+mod bus;
+mod conn;
+mod core;
+mod epoch;
+mod keys;
+mod log;
+mod options;
+mod session;
+
+use std::sync::Arc;
+
+pub use bus::RedisBus;
+pub use log::RedisEventLog;
+pub use options::{ConnectError, RedisOptions, RedisTarget};
+pub use session::RedisSessionStore;
+
+use crate::conn::Connections;
+use crate::core::Core;
+use crate::epoch::Epoch;
+
+/// One node's connection to Redis, with the three state implementations on it.
+///
+/// A clone shares everything. The bus (and its subscriber connection) lives until the last
+/// [`RedisBus`] handle, here or handed out, is dropped.
+#[derive(Clone, Debug)]
+pub struct RedisState {
+    sessions: RedisSessionStore,
+    log: RedisEventLog,
+    bus: RedisBus,
+}
+
+impl RedisState {
+    /// Connects to Redis at `url` (see the crate docs for the forms): checks the URL, reads
+    /// (or stores) the epoch, and opens the bus's subscriber connection. Fails with
+    /// [`ConnectError::State`] if Redis cannot be reached within [`RedisOptions::timeout`].
+    pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, ConnectError> {
+        Self::connect_to(&RedisTarget::parse(url)?, options).await
+    }
+
+    /// Like [`RedisState::connect`], with an already parsed target.
+    pub async fn connect_to(
+        target: &RedisTarget,
+        options: RedisOptions,
+    ) -> Result<Self, ConnectError> {
+        let core = Arc::new(Core {
+            conns: Connections::new(target, &options)?,
+            epoch: Epoch::new(options.epoch_refresh),
+            clustered: target.is_cluster(),
+            options: options.clone(),
+        });
+        core.epoch.get(&core.conns).await?;
+        let bus = RedisBus::start(Arc::clone(&core), target, &options).await?;
+        Ok(Self {
+            sessions: RedisSessionStore::new(Arc::clone(&core)),
+            log: RedisEventLog::new(Arc::clone(&core)),
+            bus,
+        })
+    }
+
+    /// The session store.
+    pub fn sessions(&self) -> &RedisSessionStore {
+        &self.sessions
+    }
+
+    /// The event log.
+    pub fn log(&self) -> &RedisEventLog {
+        &self.log
+    }
+
+    /// The bus.
+    pub fn bus(&self) -> &RedisBus {
+        &self.bus
+    }
+
+    /// The three implementations, by value.
+    pub fn into_parts(self) -> (RedisSessionStore, RedisEventLog, RedisBus) {
+        (self.sessions, self.log, self.bus)
+    }
+}

@@ -1,0 +1,183 @@
+//! What [`crate::RedisState::connect`] takes: the URL forms, the tuning knobs, and the
+//! errors of connecting.
+
+use std::time::Duration;
+
+use redis::IntoConnectionInfo;
+use switchyard_state::StateError;
+
+/// Tuning of a [`crate::RedisState`]. `Default` gives production values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Sessions and event logs expire after this long without use (a session: `get` or
+    /// `update`; a session's log: an append, close or read of any of its streams).
+    pub idle_ttl: Duration,
+    /// Each stream keeps about its last `max_len_per_stream` events (`XADD … MAXLEN ~`, so
+    /// Redis may keep up to a hundred or so more); 0 is treated as 1.
+    pub max_len_per_stream: usize,
+    /// Undelivered payloads each local subscription buffers before it lags and receives
+    /// [`switchyard_state::Delivery::Gap`]; 0 is treated as 1.
+    pub bus_capacity: usize,
+    /// The longest any single operation waits for Redis before it fails with
+    /// [`StateError::Unavailable`] (including waiting for a connection).
+    pub timeout: Duration,
+    /// Multiplexed command connections (each a pooled connection kept checked out and shared
+    /// by every concurrent caller); 0 is treated as 1. For a cluster, each is a cluster
+    /// connection with one socket per master.
+    pub connections: usize,
+    /// The first delay before the subscriber connection retries after a loss; it doubles
+    /// up to `reconnect_max`.
+    pub reconnect_min: Duration,
+    /// The longest delay between two reconnection attempts of the subscriber connection.
+    pub reconnect_max: Duration,
+    /// How often the subscriber connection is checked (`CLIENT ID` on a single server: a
+    /// changed id means the connection was replaced and its subscriptions lost; `PING` on a
+    /// cluster).
+    pub heartbeat: Duration,
+    /// How long a cached epoch is trusted before it is read again from Redis.
+    pub epoch_refresh: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            idle_ttl: Duration::from_secs(3600),
+            max_len_per_stream: 1024,
+            bus_capacity: 128,
+            timeout: Duration::from_secs(2),
+            connections: 2,
+            reconnect_min: Duration::from_millis(50),
+            reconnect_max: Duration::from_secs(1),
+            heartbeat: Duration::from_secs(1),
+            epoch_refresh: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Where Redis is: one server, or the seed nodes of a cluster.
+///
+/// - `redis://[user:password@]host[:port][/db]` (and `redis+unix:///path`, `unix:///path`):
+///   one server, plain pub/sub.
+/// - `redis+cluster://[user:password@]host1:port1,host2:port2,…`: a Redis Cluster reached
+///   through these seed nodes (any reachable subset of the masters will do); sharded
+///   pub/sub. The user and password apply to every node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// One server, by its URL.
+    Single(String),
+    /// A cluster, by the URLs (`redis://…`) of its seed nodes.
+    Cluster(Vec<String>),
+}
+
+/// The scheme of a cluster URL.
+const CLUSTER_SCHEME: &str = "redis+cluster://";
+
+impl RedisTarget {
+    /// Parses and checks a URL of one of the forms above.
+    pub fn parse(url: &str) -> Result<Self, ConnectError> {
+        let url = url.trim();
+        let target = match url.strip_prefix(CLUSTER_SCHEME) {
+            Some(rest) => {
+                let (auth, hosts) = match rest.rsplit_once('@') {
+                    Some((auth, hosts)) => (format!("{auth}@"), hosts),
+                    None => (String::new(), rest),
+                };
+                let hosts = hosts.trim_end_matches('/');
+                let nodes: Vec<String> = hosts
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(|h| format!("redis://{auth}{h}"))
+                    .collect();
+                if nodes.is_empty() {
+                    return Err(ConnectError::InvalidUrl(format!(
+                        "{CLUSTER_SCHEME} needs at least one host:port"
+                    )));
+                }
+                RedisTarget::Cluster(nodes)
+            }
+            None => RedisTarget::Single(url.to_owned()),
+        };
+        for node in target.nodes() {
+            node.as_str()
+                .into_connection_info()
+                .map_err(|e| ConnectError::InvalidUrl(format!("{}: {e}", redact(node))))?;
+        }
+        Ok(target)
+    }
+
+    /// The URLs this target connects to.
+    pub fn nodes(&self) -> &[String] {
+        match self {
+            RedisTarget::Single(url) => std::slice::from_ref(url),
+            RedisTarget::Cluster(nodes) => nodes,
+        }
+    }
+
+    /// Whether this is a cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, RedisTarget::Cluster(_))
+    }
+}
+
+/// A URL without its password, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Why [`crate::RedisState::connect`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL is not one of the accepted forms (a configuration error: retrying won't help).
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+    /// Redis could not be reached or answered with an error (retryable).
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl From<ConnectError> for StateError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::InvalidUrl(m) => {
+                StateError::Unavailable(format!("invalid Redis URL: {m}"))
+            }
+            ConnectError::State(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_urls_pass_through() {
+        assert_eq!(
+            RedisTarget::parse("redis://127.0.0.1:6380/2"),
+            Ok(RedisTarget::Single("redis://127.0.0.1:6380/2".into()))
+        );
+    }
+
+    #[test]
+    fn cluster_urls_list_seed_nodes_and_share_credentials() {
+        assert_eq!(
+            RedisTarget::parse("redis+cluster://u:p@10.0.0.1:7000, 10.0.0.2:7001/"),
+            Ok(RedisTarget::Cluster(vec![
+                "redis://u:p@10.0.0.1:7000".into(),
+                "redis://u:p@10.0.0.2:7001".into()
+            ]))
+        );
+        assert!(RedisTarget::parse("redis+cluster://").is_err());
+    }
+
+    #[test]
+    fn bad_urls_are_rejected_without_leaking_passwords() {
+        let err = RedisTarget::parse("http://user:secret@host:1").unwrap_err();
+        assert!(matches!(err, ConnectError::InvalidUrl(_)), "{err:?}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+}

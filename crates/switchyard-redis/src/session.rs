@@ -1,0 +1,309 @@
+//! [`RedisSessionStore`]: one hash per session, `sy:s:{<id>}`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, LazyLock};
+
+use async_trait::async_trait;
+use redis::Script;
+use switchyard_state::{SessionPatch, SessionRecord, SessionStore, StateError, Transport};
+
+use crate::core::Core;
+use crate::keys;
+
+/// Creates the hash unless it exists. KEYS: session. ARGV: ttl ms, then field, value pairs.
+static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+",
+    )
+});
+
+/// Applies one patch (`SessionPatch::apply`, field by field) if the hash exists.
+/// KEYS: session. ARGV: ttl ms, op, operands.
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local k = KEYS[1]
+if redis.call('EXISTS', k) == 0 then return 0 end
+local op = ARGV[2]
+if op == 'negotiated' then
+  redis.call('HSET', k, 'protocol_version', ARGV[3], 'client_info', ARGV[4], 'client_capabilities', ARGV[5])
+elseif op == 'initialized' then
+  redis.call('HSET', k, 'initialized', '1')
+elseif op == 'log_level' then
+  redis.call('HSET', k, 'log_level', ARGV[3])
+elseif op == 'subscribe' then
+  redis.call('HSET', k, 'sub:' .. ARGV[3], '1')
+elseif op == 'unsubscribe' then
+  redis.call('HDEL', k, 'sub:' .. ARGV[3])
+elseif op == 'claim' then
+  if redis.call('HGET', k, 'get_attached') ~= '1' then
+    redis.call('HSET', k, 'get_stream', ARGV[3], 'get_attached', '1')
+  end
+elseif op == 'take' then
+  redis.call('HSET', k, 'get_stream', ARGV[3], 'get_attached', '1')
+elseif op == 'release' then
+  if redis.call('HGET', k, 'get_stream') == ARGV[3] then
+    redis.call('HSET', k, 'get_attached', '0')
+  end
+else
+  return redis.error_reply('unknown session patch ' .. op)
+end
+redis.call('PEXPIRE', k, ARGV[1])
+return 1
+",
+    )
+});
+
+/// The prefix of a subscribed resource URI's field.
+const SUB_PREFIX: &str = "sub:";
+
+/// Sessions in Redis, each a hash `sy:s:{<id>}` that expires after the idle TTL.
+///
+/// - `get` is one round trip (`HGETALL` and `PEXPIRE`, pipelined); `create` and `update`
+///   are one Lua script each, so a patch is atomic with respect to every other patch of
+///   the session, on any node; `delete` is one `DEL`. Nothing is cached locally.
+/// - A clone is another handle on the same connections.
+#[derive(Clone)]
+pub struct RedisSessionStore {
+    core: Arc<Core>,
+}
+
+impl std::fmt::Debug for RedisSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSessionStore")
+            .field("idle_ttl", &self.core.options.idle_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisSessionStore {
+    pub(crate) fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+}
+
+fn transport_name(t: Transport) -> &'static str {
+    match t {
+        Transport::StreamableHttp => "streamable_http",
+        Transport::HttpSse => "http_sse",
+    }
+}
+
+fn flag(b: bool) -> &'static str {
+    if b { "1" } else { "0" }
+}
+
+/// The record as hash fields.
+fn encode(rec: &SessionRecord) -> Vec<(String, String)> {
+    let mut fields = vec![
+        ("principal".to_owned(), rec.principal.clone()),
+        (
+            "transport".to_owned(),
+            transport_name(rec.transport).to_owned(),
+        ),
+        ("protocol_version".to_owned(), rec.protocol_version.clone()),
+        ("client_info".to_owned(), rec.client_info.to_string()),
+        (
+            "client_capabilities".to_owned(),
+            rec.client_capabilities.to_string(),
+        ),
+        ("initialized".to_owned(), flag(rec.initialized).to_owned()),
+        ("created_at_ms".to_owned(), rec.created_at_ms.to_string()),
+        ("get_attached".to_owned(), flag(rec.get_attached).to_owned()),
+    ];
+    if let Some(level) = &rec.log_level {
+        fields.push(("log_level".to_owned(), level.clone()));
+    }
+    if let Some(stream) = &rec.get_stream {
+        fields.push(("get_stream".to_owned(), stream.clone()));
+    }
+    for uri in &rec.subscriptions {
+        fields.push((format!("{SUB_PREFIX}{uri}"), "1".to_owned()));
+    }
+    fields
+}
+
+/// The record from its hash fields.
+fn decode(id: &str, mut h: HashMap<String, String>) -> Result<SessionRecord, StateError> {
+    let corrupt = |what: &str| StateError::Corrupt(format!("session {id}: {what}"));
+    let log_level = h.remove("log_level");
+    let get_stream = h.remove("get_stream");
+    let mut take = |f: &str| h.remove(f).ok_or_else(|| corrupt(&format!("no field {f}")));
+    let json = |f: &str, v: String| {
+        serde_json::from_str(&v).map_err(|e| corrupt(&format!("field {f}: {e}")))
+    };
+    let bool_field = |f: &str, v: String| match v.as_str() {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err(corrupt(&format!("field {f} is {v:?}"))),
+    };
+    let transport = match take("transport")?.as_str() {
+        "streamable_http" => Transport::StreamableHttp,
+        "http_sse" => Transport::HttpSse,
+        other => return Err(corrupt(&format!("unknown transport {other:?}"))),
+    };
+    let rec = SessionRecord {
+        id: id.to_owned(),
+        principal: take("principal")?,
+        transport,
+        protocol_version: take("protocol_version")?,
+        client_info: json("client_info", take("client_info")?)?,
+        client_capabilities: json("client_capabilities", take("client_capabilities")?)?,
+        initialized: bool_field("initialized", take("initialized")?)?,
+        log_level,
+        subscriptions: BTreeSet::new(),
+        created_at_ms: take("created_at_ms")?
+            .parse()
+            .map_err(|_| corrupt("created_at_ms is not a number"))?,
+        get_stream,
+        get_attached: bool_field("get_attached", take("get_attached")?)?,
+    };
+    Ok(SessionRecord {
+        subscriptions: h
+            .into_keys()
+            .filter_map(|k| k.strip_prefix(SUB_PREFIX).map(str::to_owned))
+            .collect(),
+        ..rec
+    })
+}
+
+/// The script operands of a patch.
+fn patch_args(patch: &SessionPatch) -> (&'static str, Vec<String>) {
+    match patch {
+        SessionPatch::Negotiated {
+            protocol_version,
+            client_info,
+            client_capabilities,
+        } => (
+            "negotiated",
+            vec![
+                protocol_version.clone(),
+                client_info.to_string(),
+                client_capabilities.to_string(),
+            ],
+        ),
+        SessionPatch::Initialized => ("initialized", vec![]),
+        SessionPatch::LogLevel(l) => ("log_level", vec![l.clone()]),
+        SessionPatch::Subscribe(u) => ("subscribe", vec![u.clone()]),
+        SessionPatch::Unsubscribe(u) => ("unsubscribe", vec![u.clone()]),
+        SessionPatch::ClaimGetStream(s) => ("claim", vec![s.clone()]),
+        SessionPatch::TakeGetStream(s) => ("take", vec![s.clone()]),
+        SessionPatch::ReleaseGetStream(s) => ("release", vec![s.clone()]),
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(&self, record: SessionRecord) -> Result<(), StateError> {
+        let key = keys::session(&record.id);
+        let fields = encode(&record);
+        let ttl = self.core.ttl_ms();
+        let created: i64 = self
+            .core
+            .run("create a session", |mut c| async move {
+                let mut call = CREATE.key(key);
+                call.arg(ttl);
+                for (f, v) in &fields {
+                    call.arg(f).arg(v);
+                }
+                call.invoke_async(&mut c).await
+            })
+            .await?;
+        if created == 1 {
+            Ok(())
+        } else {
+            Err(StateError::Conflict(format!("session {}", record.id)))
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StateError> {
+        let key = keys::session(id);
+        let ttl = self.core.ttl_ms();
+        let (fields,): (HashMap<String, String>,) = self
+            .core
+            .run("read a session", |mut c| async move {
+                redis::pipe()
+                    .cmd("HGETALL")
+                    .arg(&key)
+                    .cmd("PEXPIRE")
+                    .arg(&key)
+                    .arg(ttl)
+                    .ignore()
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        decode(id, fields).map(Some)
+    }
+
+    async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError> {
+        let key = keys::session(id);
+        let (op, operands) = patch_args(&patch);
+        let ttl = self.core.ttl_ms();
+        let updated: i64 = self
+            .core
+            .run("update a session", |mut c| async move {
+                let mut call = UPDATE.key(key);
+                call.arg(ttl).arg(op);
+                for v in &operands {
+                    call.arg(v);
+                }
+                call.invoke_async(&mut c).await
+            })
+            .await?;
+        Ok(updated == 1)
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StateError> {
+        let key = keys::session(id);
+        let removed: i64 = self
+            .core
+            .run("delete a session", |mut c| async move {
+                redis::cmd("DEL").arg(key).query_async(&mut c).await
+            })
+            .await?;
+        Ok(removed > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_round_trip_through_hash_fields() {
+        let rec = SessionRecord {
+            id: "s1".into(),
+            principal: "p:ü".into(),
+            transport: Transport::HttpSse,
+            protocol_version: "2024-11-05".into(),
+            client_info: json!({"name": "x", "n": [1, 2.5, null]}),
+            client_capabilities: json!({}),
+            initialized: true,
+            log_level: Some("debug".into()),
+            subscriptions: BTreeSet::from(["file:///a".into(), "sub:odd".into()]),
+            created_at_ms: 42,
+            get_stream: Some("g-1".into()),
+            get_attached: false,
+        };
+        let h: HashMap<String, String> = encode(&rec).into_iter().collect();
+        assert_eq!(decode("s1", h), Ok(rec));
+    }
+
+    #[test]
+    fn a_hash_missing_fields_is_corrupt() {
+        let h = HashMap::from([("principal".to_owned(), "p".to_owned())]);
+        assert!(matches!(decode("s1", h), Err(StateError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,98 @@
+//! The generic contract suite of `switchyard-state`, with two nodes (two independent
+//! `RedisState`s) on one server, and on a cluster.
+
+use std::time::Duration;
+
+use switchyard_redis::RedisOptions;
+use switchyard_state::contract;
+
+use crate::support::{RedisCluster, RedisServer, two_nodes};
+
+/// Options for the suite: a short operation timeout, so a hang fails fast.
+fn options() -> RedisOptions {
+    RedisOptions {
+        timeout: Duration::from_secs(5),
+        ..RedisOptions::default()
+    }
+}
+
+async fn session_store(url: &str) {
+    contract::session_store(|ttl| async move {
+        let (a, b) = two_nodes(
+            url,
+            RedisOptions {
+                idle_ttl: ttl,
+                ..options()
+            },
+        )
+        .await;
+        (a.sessions().clone(), b.sessions().clone())
+    })
+    .await;
+}
+
+async fn event_log(url: &str) {
+    contract::event_log(|max_len| async move {
+        let (a, b) = two_nodes(
+            url,
+            RedisOptions {
+                max_len_per_stream: max_len,
+                ..options()
+            },
+        )
+        .await;
+        (a.log().clone(), b.log().clone())
+    })
+    .await;
+}
+
+async fn bus(url: &str) {
+    contract::bus(|capacity| async move {
+        let (a, b) = two_nodes(
+            url,
+            RedisOptions {
+                bus_capacity: capacity,
+                ..options()
+            },
+        )
+        .await;
+        (a.bus().clone(), b.bus().clone())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn single_server_session_store() {
+    let server = RedisServer::start();
+    session_store(&server.url()).await;
+}
+
+#[tokio::test]
+async fn single_server_event_log() {
+    let server = RedisServer::start();
+    event_log(&server.url()).await;
+}
+
+#[tokio::test]
+async fn single_server_bus() {
+    let server = RedisServer::start();
+    bus(&server.url()).await;
+}
+
+#[tokio::test]
+async fn cluster_session_store() {
+    let cluster = RedisCluster::start();
+    session_store(&cluster.url()).await;
+}
+
+#[tokio::test]
+async fn cluster_event_log() {
+    let cluster = RedisCluster::start();
+    event_log(&cluster.url()).await;
+}
+
+#[tokio::test]
+async fn cluster_bus() {
+    let cluster = RedisCluster::start();
+    bus(&cluster.url()).await;
+}

@@ -1,0 +1,8 @@
+//! The Redis implementations against real `redis-server` processes: the generic contract
+//! suite on one server and on a three-master cluster, the documented key schema, and
+//! faults (Redis killed and restarted, connections killed, a flushed Redis).
+
+mod contract;
+mod faults;
+mod schema;
+mod support;

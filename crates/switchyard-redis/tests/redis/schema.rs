@@ -1,0 +1,187 @@
+//! The key schema documented in the crate root is what Redis holds, and a raw `PUBLISH`
+//! reaches subscribers.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::json;
+use switchyard_protocol::event_id::StreamId;
+use switchyard_redis::{RedisOptions, RedisState};
+use switchyard_state::{
+    Bus, Delivery, EventLog, SessionPatch, SessionRecord, SessionStore, Transport,
+};
+
+use crate::support::RedisServer;
+
+pub(crate) fn record(id: &str) -> SessionRecord {
+    SessionRecord {
+        id: id.to_owned(),
+        principal: "anonymous".to_owned(),
+        transport: Transport::StreamableHttp,
+        protocol_version: "2025-11-25".to_owned(),
+        client_info: json!({"name": "schema", "version": "1"}),
+        client_capabilities: json!({}),
+        initialized: false,
+        log_level: None,
+        subscriptions: BTreeSet::new(),
+        created_at_ms: 1,
+        get_stream: None,
+        get_attached: false,
+    }
+}
+
+/// The remaining TTL of a key in milliseconds, as redis-cli prints it.
+fn pttl(server: &RedisServer, key: &str) -> i64 {
+    server
+        .cli(&["PTTL", key])
+        .trim()
+        .parse()
+        .expect("PTTL prints a number")
+}
+
+#[tokio::test]
+async fn keys_follow_the_documented_schema() {
+    let server = RedisServer::start();
+    let ttl = Duration::from_secs(100);
+    let state = RedisState::connect(
+        &server.url(),
+        RedisOptions {
+            idle_ttl: ttl,
+            ..RedisOptions::default()
+        },
+    )
+    .await
+    .expect("connect");
+    let id = "schema-1";
+    state.sessions().create(record(id)).await.expect("create");
+    state
+        .sessions()
+        .update(id, SessionPatch::Subscribe("file:///a".into()))
+        .await
+        .expect("update");
+    assert_eq!(server.cli(&["TYPE", "sy:s:{schema-1}"]).trim(), "hash");
+    assert_eq!(
+        server.cli(&["HGET", "sy:s:{schema-1}", "principal"]).trim(),
+        "anonymous"
+    );
+    assert_eq!(
+        server
+            .cli(&["HGET", "sy:s:{schema-1}", "sub:file:///a"])
+            .trim(),
+        "1"
+    );
+    let left = pttl(&server, "sy:s:{schema-1}");
+    assert!(
+        0 < left && left <= ttl.as_millis() as i64,
+        "the session hash expires with the idle TTL, PTTL {left}"
+    );
+
+    let log = state.log();
+    let first = log
+        .append(id, StreamId::Request(7), "one")
+        .await
+        .expect("append");
+    let second = log
+        .append(id, StreamId::Request(7), "two")
+        .await
+        .expect("append");
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert_eq!(server.cli(&["GET", "sy:epoch"]).trim(), first.epoch);
+    assert_eq!(
+        server.cli(&["XRANGE", "sy:l:{schema-1}:r7", "-", "+"]),
+        "1-0\nd\none\n2-0\nd\ntwo\n",
+        "events are stream entries <position>-0 with one field d"
+    );
+    assert_eq!(server.cli(&["HGET", "sy:l:{schema-1}", "n:r7"]).trim(), "2");
+    log.close(id, StreamId::Request(7)).await.expect("close");
+    assert_eq!(server.cli(&["HGET", "sy:l:{schema-1}", "c:r7"]).trim(), "1");
+    for key in ["sy:l:{schema-1}", "sy:l:{schema-1}:r7"] {
+        let left = pttl(&server, key);
+        assert!(
+            0 < left && left <= ttl.as_millis() as i64,
+            "{key} expires with the idle TTL, PTTL {left}"
+        );
+    }
+
+    let mut sub = state
+        .bus()
+        .subscribe("anonymous:schema-1")
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        server
+            .cli(&["PUBLISH", "sy:c:anonymous:schema-1", r#"{"t":"close"}"#])
+            .trim(),
+        "1",
+        "the bus channel is sy:c:<principal>:<session>, with one subscriber connection"
+    );
+    let got = tokio::time::timeout(Duration::from_secs(5), sub.next()).await;
+    assert_eq!(
+        got,
+        Ok(Some(Delivery::Message(Bytes::from_static(
+            br#"{"t":"close"}"#
+        )))),
+        "a raw PUBLISH reaches the subscription"
+    );
+
+    log.remove_session(id).await.expect("remove_session");
+    assert_eq!(
+        server
+            .cli(&["EXISTS", "sy:l:{schema-1}", "sy:l:{schema-1}:r7"])
+            .trim(),
+        "0",
+        "remove_session deletes the meta hash and every stream"
+    );
+}
+
+/// The commands `INFO commandstats` counted, as (name, calls).
+fn command_counts(server: &RedisServer) -> Vec<(String, u64)> {
+    server
+        .cli(&["INFO", "commandstats"])
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_session_read_is_hgetall_and_pexpire_only() {
+    let server = RedisServer::start();
+    let state = RedisState::connect(&server.url(), RedisOptions::default())
+        .await
+        .expect("connect");
+    let sessions = state.sessions();
+    sessions.create(record("hot-1")).await.expect("create");
+    sessions.get("hot-1").await.expect("warm-up get");
+    server.cli(&["CONFIG", "RESETSTAT"]);
+    for _ in 0..20 {
+        assert!(sessions.get("hot-1").await.expect("get").is_some());
+    }
+    let counts = command_counts(&server);
+    let calls = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    assert_eq!(calls("hgetall"), Some(20), "{counts:?}");
+    assert_eq!(calls("pexpire"), Some(20), "{counts:?}");
+    for (name, _) in &counts {
+        assert!(
+            [
+                "hgetall",
+                "pexpire",
+                "info",
+                "config|resetstat",
+                "client|id"
+            ]
+            .contains(&name.as_str()),
+            "a session read must send nothing but HGETALL and PEXPIRE (no pool PING), saw {name}: {counts:?}"
+        );
+    }
+}
