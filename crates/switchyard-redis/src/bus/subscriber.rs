@@ -8,13 +8,14 @@
 //!
 //! The task serves [`Command`]s in order (so a channel's unsubscribe and a later subscribe
 //! never swap), batching consecutive subscribes into one round trip. Every `heartbeat` it
-//! checks the connection: on a single server `CLIENT ID`, whose change means the manager
-//! replaced the connection and Redis forgot its subscriptions; on a cluster `PING` to every
-//! master. After a loss (a disconnection push, a failed or changed heartbeat, a failed
+//! checks the connection: on a single server `CLIENT INFO`, where a changed client id (the
+//! manager replaced the connection) or fewer channels than the task subscribed mean Redis
+//! forgot subscriptions; on a cluster `PING` to every master. After a loss (a disconnection push, a failed or changed heartbeat, a failed
 //! command) it retries with exponential backoff until every channel is subscribed again on
 //! one and the same connection, then delivers the pending `Gap`s. While it is recovering,
 //! new subscribes are refused at once (`Unavailable`), never left hanging.
 
+use std::collections::HashSet;
 use std::sync::Weak;
 use std::time::Duration;
 
@@ -70,6 +71,15 @@ impl AsyncPushSender for Dispatcher {
         }
         Ok(())
     }
+}
+
+/// What a heartbeat learns about the subscriber connection (single server only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Health {
+    /// The connection's client id.
+    id: Option<u64>,
+    /// How many channels Redis holds for the connection.
+    channels: Option<u64>,
 }
 
 /// The subscriber connection.
@@ -137,17 +147,24 @@ impl SubConn {
         })?
     }
 
-    /// Checks the connection; on a single server, returns its client id.
-    async fn check(&mut self) -> Result<Option<i64>, RedisError> {
+    /// Checks the connection.
+    async fn check(&mut self) -> Result<Health, RedisError> {
         match self {
-            SubConn::Single(c) => redis::cmd("CLIENT")
-                .arg("ID")
-                .query_async(c)
-                .await
-                .map(Some),
+            SubConn::Single(c) => {
+                let info: String = redis::cmd("CLIENT").arg("INFO").query_async(c).await?;
+                let field = |name: &str| {
+                    info.split_ascii_whitespace()
+                        .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+                        .and_then(|v| v.parse().ok())
+                };
+                Ok(Health {
+                    id: field("id"),
+                    channels: field("sub"),
+                })
+            }
             SubConn::Cluster(c) => {
                 let _: Value = redis::cmd("PING").query_async(c).await?;
-                Ok(None)
+                Ok(Health::default())
             }
         }
     }
@@ -187,9 +204,10 @@ pub(super) async fn start(
         .await
         .ok()
         .and_then(Result::ok)
-        .flatten();
+        .and_then(|h| h.id);
     let task = Task {
         conn,
+        held: HashSet::new(),
         commands,
         shared,
         timeout: options.timeout,
@@ -203,6 +221,8 @@ pub(super) async fn start(
 
 struct Task {
     conn: SubConn,
+    /// The channels Redis holds on the current connection, as far as the task knows.
+    held: HashSet<String>,
     commands: mpsc::UnboundedReceiver<Command>,
     shared: Weak<Shared>,
     timeout: Duration,
@@ -227,7 +247,7 @@ fn step<T>(
 }
 
 impl Task {
-    async fn run(mut self, mut client_id: Option<i64>) {
+    async fn run(mut self, mut client_id: Option<u64>) {
         let mut healthy = true;
         let mut backoff = self.backoff_min;
         let mut next = Instant::now() + self.heartbeat;
@@ -252,8 +272,13 @@ impl Task {
                 () = sleep_until(next) => {
                     if healthy {
                         match timeout(self.timeout, self.conn.check()).await {
-                            Ok(Ok(id)) if id == client_id => {}
-                            Ok(Ok(_)) => self.lost(&mut healthy, "the connection was replaced"),
+                            Ok(Ok(h)) if h.id != client_id => {
+                                self.lost(&mut healthy, "the connection was replaced");
+                            }
+                            Ok(Ok(h)) if h.channels.is_some_and(|n| n < self.held.len() as u64) => {
+                                self.lost(&mut healthy, "Redis dropped subscriptions");
+                            }
+                            Ok(Ok(_)) => {}
                             Ok(Err(e)) => self.lost(&mut healthy, &e.to_string()),
                             Err(_) => self.lost(&mut healthy, "heartbeat timed out"),
                         }
@@ -278,7 +303,8 @@ impl Task {
         }
     }
 
-    fn lost(&self, healthy: &mut bool, why: &str) {
+    fn lost(&mut self, healthy: &mut bool, why: &str) {
+        self.held.clear();
         if *healthy {
             tracing::warn!(%why, "bus subscriber connection lost; resubscribing");
             *healthy = false;
@@ -339,6 +365,7 @@ impl Task {
                     if let Some(shared) = self.shared.upgrade() {
                         shared.confirm(&todo);
                     }
+                    self.held.extend(todo);
                     Ok(())
                 }
                 Ok(Err(e)) => {
@@ -369,6 +396,7 @@ impl Task {
             // queued behind this one), or the connection is gone and with it the channel.
             return;
         }
+        self.held.remove(channel);
         match timeout(self.timeout, self.conn.unsubscribe(channel)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) if e.is_io_error() || e.is_connection_dropped() => {
@@ -380,8 +408,8 @@ impl Task {
     }
 
     /// Subscribes every local channel again, on one connection; returns that connection's id.
-    async fn resubscribe_all(&mut self) -> Result<Option<i64>, Failure> {
-        let before = step("check", timeout(self.timeout, self.conn.check()).await)?;
+    async fn resubscribe_all(&mut self) -> Result<Option<u64>, Failure> {
+        let before = step("check", timeout(self.timeout, self.conn.check()).await)?.id;
         let channels = match self.shared.upgrade() {
             Some(s) => s.channel_names(),
             None => return Ok(before),
@@ -392,13 +420,14 @@ impl Task {
                 timeout(self.timeout, self.conn.subscribe(chunk)).await,
             )?;
         }
-        let after = step("check", timeout(self.timeout, self.conn.check()).await)?;
+        let after = step("check", timeout(self.timeout, self.conn.check()).await)?.id;
         if before != after {
             return Err("the connection was replaced while subscribing".into());
         }
         if let Some(shared) = self.shared.upgrade() {
             shared.confirm(&channels);
         }
+        self.held = channels.into_iter().collect();
         Ok(after)
     }
 }
