@@ -1,0 +1,237 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::streams::Point;
+use crate::summary::LatencySummary;
+
+fn latency(p50: f64, p99: f64) -> LatencySummary {
+    LatencySummary {
+        count: 1000,
+        mean_ms: p50,
+        p50_ms: p50,
+        p90_ms: p50,
+        p99_ms: p99,
+        p999_ms: p99 * 2.0,
+        max_ms: p99 * 3.0,
+        curve: vec![
+            (0.0, p50 / 2.0),
+            (50.0, p50),
+            (99.0, p99),
+            (99.9, p99 * 2.0),
+        ],
+    }
+}
+
+fn call(label: &str, mode: Mode, rps: f64, p99: f64) -> CallReport {
+    CallReport {
+        label: label.into(),
+        url: "http://127.0.0.1:1/mcp".into(),
+        mode,
+        tool: "echo".into(),
+        concurrency: 32,
+        warmup_s: 2.0,
+        duration_s: 10.0,
+        requests: (rps * 10.0) as u64,
+        errors: 0,
+        error_kinds: BTreeMap::new(),
+        warmup_errors: 0,
+        rps,
+        latency: latency(p99 / 3.0, p99),
+    }
+}
+
+fn streams(label: &str, held: u64, kib: f64) -> StreamsReport {
+    StreamsReport {
+        label: label.into(),
+        url: "http://127.0.0.1:1/mcp".into(),
+        count: 16_000,
+        held,
+        failed: 16_000 - held,
+        processes: 2,
+        open_s: 10.0,
+        points: vec![
+            Point {
+                streams: 0,
+                rss_kib: 10_240,
+                also_kib: BTreeMap::new(),
+            },
+            Point {
+                streams: held,
+                rss_kib: 10_240 + (kib * held as f64) as u64,
+                also_kib: BTreeMap::new(),
+            },
+        ],
+        kib_per_stream: kib,
+        kib_per_stream_overall: kib,
+        also_kib_per_stream: BTreeMap::from([("redis".to_owned(), 1.5)]),
+        projected_1m_gib: kib * 1e6 / 1024.0 / 1024.0,
+    }
+}
+
+fn fanout(p99: f64, lost: u64) -> FanoutReport {
+    FanoutReport {
+        label: "A → B".into(),
+        push_url: "http://127.0.0.1:1".into(),
+        stream_url: "http://127.0.0.1:2/mcp".into(),
+        rate: 5000,
+        achieved_rate: 4999.0,
+        duration_s: 10.0,
+        sent: 50_000,
+        accepted: 50_000,
+        push_errors: BTreeMap::new(),
+        received: 50_000 - lost,
+        lost,
+        duplicates: 0,
+        out_of_order: 3,
+        latency: latency(0.5, p99),
+        push_latency: latency(0.3, 0.9),
+    }
+}
+
+fn sample() -> Results {
+    Results {
+        calls: vec![
+            call("floor", Mode::Session, 40_000.0, 1.0),
+            call("switchyard", Mode::Session, 30_000.0, 1.5),
+            call("switchyard", Mode::Stateless, 33_000.0, 1.4),
+            call("switchyard-redis", Mode::Session, 12_000.0, 4.0),
+            call("rmcp", Mode::Session, 10_000.0, 5.0),
+        ],
+        streams: vec![streams("switchyard-redis", 16_000, 13.5)],
+        fanouts: vec![fanout(1.2, 0)],
+        environment: vec![("nproc".into(), "2".into())],
+        commands: "switchyard-bench call --url http://127.0.0.1:1/mcp\n".into(),
+    }
+}
+
+fn verdict<'a>(v: &'a [Verdict], starts: &str) -> &'a Verdict {
+    v.iter().find(|x| x.target.starts_with(starts)).unwrap()
+}
+
+#[test]
+fn targets_are_checked_against_the_named_servers() {
+    let v = verdicts(&sample());
+    let sy_rmcp = verdict(&v, "in-memory, in-session");
+    assert_eq!(
+        (sy_rmcp.measured.as_str(), sy_rmcp.met),
+        ("3.00×", Some(true))
+    );
+    let floor = verdict(&v, "in-memory ≥ 70%");
+    assert_eq!((floor.measured.as_str(), floor.met), ("75%", Some(true)));
+    assert_eq!(verdict(&v, "in-memory p99").met, Some(true));
+    let redis = verdict(&v, "Redis state");
+    assert_eq!((redis.measured.as_str(), redis.met), ("1.20×", Some(false)));
+    assert_eq!(verdict(&v, "≥ 15,000").met, Some(true));
+    let kib = verdict(&v, "≤ 12 KiB");
+    assert_eq!((kib.measured.as_str(), kib.met), ("13.5 KiB", Some(false)));
+    assert_eq!(verdict(&v, "cross-node delivery through").met, Some(true));
+    assert_eq!(verdict(&v, "cross-node delivery loses").met, Some(true));
+}
+
+#[test]
+fn missing_measurements_are_said_not_guessed() {
+    let mut r = sample();
+    r.calls.retain(|c| c.label != "rmcp");
+    r.fanouts = vec![fanout(3.0, 7)];
+    let v = verdicts(&r);
+    let sy_rmcp = verdict(&v, "in-memory, in-session");
+    assert_eq!(
+        (sy_rmcp.measured.as_str(), sy_rmcp.met),
+        ("not measured", None)
+    );
+    assert_eq!(verdict(&v, "cross-node delivery through").met, Some(false));
+    let lost = verdict(&v, "cross-node delivery loses");
+    assert_eq!(
+        (lost.measured.as_str(), lost.met),
+        ("7 lost of 50000", Some(false))
+    );
+}
+
+#[test]
+fn markdown_has_the_tables_ratios_and_charts() {
+    let md = markdown(&sample(), Some("The profile shows X."));
+    assert!(
+        md.contains("| Switchyard, in-memory | 30,000 | 1.00× | 0.50 | 1.50 | 3.00 | 4.50 | 0 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| rmcp (Rust SDK, axum) | 10,000 | 0.33× |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Switchyard, in-memory, stateless | 33,000 | 1.10× |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Switchyard, Redis | 16,000 of 16,000 | 13.5 (redis +1.5) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Redis state ≥ 1.5× rmcp | 1.20× | **no** |"),
+        "{md}"
+    );
+    assert!(md.contains("| nproc | 2 |"));
+    for png in ["throughput.png", "latency.png", "streams.png", "fanout.png"] {
+        assert!(md.contains(&format!("]({png})")), "{png} is embedded");
+    }
+    assert!(md.contains("## Analysis\n\nThe profile shows X."));
+    assert!(md.contains("```sh\nswitchyard-bench call --url http://127.0.0.1:1/mcp\n```"));
+}
+
+#[test]
+fn a_results_directory_round_trips() {
+    let dir = std::env::temp_dir().join(format!("sy-bench-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let r = sample();
+    for (i, c) in r.calls.iter().enumerate() {
+        let path = dir.join(format!("call-{i:02}.json"));
+        std::fs::write(path, serde_json::to_string(c).unwrap()).unwrap();
+    }
+    std::fs::write(
+        dir.join("streams-00.json"),
+        serde_json::to_string(&r.streams[0]).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("fanout-00.json"),
+        serde_json::to_string(&r.fanouts[0]).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("environment.txt"), "nproc: 2\nkernel: 6.1\n").unwrap();
+    std::fs::write(dir.join("notes.json"), "not a report").unwrap();
+    let loaded = Results::load(&dir).unwrap();
+    let labels: Vec<&str> = loaded.calls.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "floor",
+            "switchyard",
+            "switchyard",
+            "switchyard-redis",
+            "rmcp"
+        ]
+    );
+    assert_eq!((loaded.streams.len(), loaded.fanouts.len()), (1, 1));
+    assert_eq!(
+        loaded.environment[1],
+        ("kernel".to_owned(), "6.1".to_owned())
+    );
+    let out = dir.join("out");
+    run(ReportArgs {
+        results: dir.clone(),
+        out: out.clone(),
+        analysis: None,
+    })
+    .unwrap();
+    for f in [
+        "BENCHMARKS.md",
+        "throughput.png",
+        "latency.png",
+        "streams.png",
+        "fanout.png",
+    ] {
+        assert!(out.join(f).metadata().unwrap().len() > 100, "{f} written");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
