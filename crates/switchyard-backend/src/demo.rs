@@ -10,8 +10,8 @@
 //!
 //! - `db`: schema, seed and queries (blocking, run on tokio's blocking pool).
 //! - `validate`: tool input checks (emails, RFC 3339 times, lengths).
-//! - `tools`: `get_client`, `list_bookings`, `create_booking`, `cancel_booking`,
-//!   `create_client`, `generate_report`.
+//! - `tools`: `get_client`, `list_bookings`, `create_booking`, `cancel_booking` (which asks
+//!   the user to confirm: `tools/cancel`), `create_client`, `generate_report`.
 //! - `resources`: `clients://all` and the `clients://{email}` template.
 //! - `prompts`: the `client_summary` prompt and email completion.
 

@@ -1,21 +1,33 @@
 //! The conformance fixture: every tool, resource, prompt and completion the MCP conformance
-//! suite (`@modelcontextprotocol/conformance`) exercises in the stateful eras (2025-xx).
+//! suite (`@modelcontextprotocol/conformance`) exercises, in the session eras (2025-xx) and
+//! in the stateless 2026-07-28 revision alike.
 //!
 //! Stateless by design: any node answers any request the same way, so a session's requests
 //! may land anywhere. Resource "updates" are announced through the context, never stored.
+//! Era differences (`resultType`, caching fields, multi round-trip requests, log filtering)
+//! are the node's: a handler that asks the client does it through `ctx.request_keyed` /
+//! `ctx.request_all` under fixed keys, so that it can be run again from the start with the
+//! client's answers (see [`crate::Peer`]).
 //!
 //! # Layout
 //!
 //! - `tools`: the tool catalogue and the tools that return content, report progress, log, or
 //!   drive the stream-closing hook.
 //! - `interactive`: tools that ask the client (sampling, elicitation).
+//! - `rounds`: the `test_input_required_result_*` tools and prompt (multi round-trip).
+//! - `diagnostics`: the 2026-07-28 diagnostic tools (missing capability, streaming
+//!   elicitation, logging, list-change triggers, the `x-mcp-header` tool).
+//! - `answers`: questions to the client, and checked readings of its answers.
 //! - `resources`: static resources, the `test://template/{id}/data` template and the
 //!   subscribable `test://watched-resource`.
 //! - `prompts`: prompts and `completion/complete`.
 
+mod answers;
+mod diagnostics;
 mod interactive;
 mod prompts;
 mod resources;
+mod rounds;
 mod tools;
 
 use std::time::Duration;
@@ -93,7 +105,7 @@ impl Backend for Everything {
                 no_cursor(&request)?;
                 Ok(json!({ "prompts": prompts::catalogue() }))
             }
-            "prompts/get" => prompts::get(&request),
+            "prompts/get" => prompts::get(&request, &ctx).await,
             "completion/complete" => prompts::complete(&request),
             other => Err(ErrorObject::method_not_found(other)),
         }
@@ -144,6 +156,25 @@ fn resource_not_found(uri: &str, ctx: &Context) -> ErrorObject {
         code::RESOURCE_NOT_FOUND
     };
     ErrorObject::new(code, format!("Resource not found: {uri}")).with_data(json!({ "uri": uri }))
+}
+
+/// Fails with `-32021` (`data.requiredCapabilities` naming each one) unless the client
+/// declared every capability in `needed`.
+fn require(ctx: &Context, needed: &[&str]) -> Result<(), ErrorObject> {
+    let missing: Map<String, Value> = needed
+        .iter()
+        .filter(|c| !ctx.client_supports(c))
+        .map(|c| ((*c).to_owned(), json!({})))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = missing.keys().map(String::as_str).collect();
+    Err(ErrorObject::new(
+        code::MISSING_CAPABILITY,
+        format!("Missing required client capability: {}", names.join(", ")),
+    )
+    .with_data(json!({ "requiredCapabilities": missing })))
 }
 
 /// Waits `ms` milliseconds, or fails when the request is cancelled first.

@@ -205,6 +205,16 @@ pub(crate) fn bookings(
     .collect()
 }
 
+/// One booking by id.
+pub(crate) fn booking(conn: &Connection, id: i64) -> rusqlite::Result<Option<Booking>> {
+    conn.query_row(
+        &format!("{BOOKING_COLUMNS} WHERE b.id = ?1"),
+        [id],
+        booking_row,
+    )
+    .optional()
+}
+
 /// A booking to insert; `starts_at` is a validated RFC 3339 date-time (any offset).
 #[derive(Debug, Clone)]
 pub(crate) struct NewBooking {

@@ -1,10 +1,12 @@
 //! The demo's tools: look clients up, list, create and cancel bookings, add clients, and a
 //! slower report that reports progress.
 
+mod cancel;
+
 use serde_json::{Map, Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Request};
 
-use super::db::{self, BookingFilter, Cancelled, Inserted, NewBooking};
+use super::db::{self, BookingFilter, Inserted, NewBooking};
 use super::{Demo, arguments, client_uri, pause, structured, tool_error, validate};
 use crate::{Context, ListKind};
 
@@ -76,7 +78,8 @@ pub(super) fn catalogue() -> Vec<Value> {
         json!({
             "name": "cancel_booking",
             "title": "Cancel booking",
-            "description": "Cancels a pending or confirmed booking by its id.",
+            "description": "Cancels a pending or confirmed booking by its id. Asks the user to \
+                            confirm first when the client supports elicitation.",
             "inputSchema": {
                 "type": "object",
                 "properties": {
@@ -127,7 +130,7 @@ pub(super) async fn call(
         "get_client" => get_client(demo, &args).await,
         "list_bookings" => list_bookings(demo, &args).await,
         "create_booking" => create_booking(demo, &args, ctx).await,
-        "cancel_booking" => cancel_booking(demo, &args, ctx).await,
+        "cancel_booking" => cancel::cancel_booking(demo, &args, ctx).await?,
         "create_client" => create_client(demo, &args, ctx).await,
         "generate_report" => generate_report(demo, ctx).await?,
         other => {
@@ -231,32 +234,6 @@ async fn create_booking(demo: &Demo, args: &Map<String, Value>, ctx: &Context) -
         json!({ "event": "booking_created", "booking": booking }),
     );
     tracing::info!(booking = booking.id, client = %booking.client_email, "booking created");
-    Ok(structured(json!({ "booking": booking })))
-}
-
-async fn cancel_booking(demo: &Demo, args: &Map<String, Value>, ctx: &Context) -> Outcome {
-    let id = match args.get("booking_id") {
-        Some(v) => v.as_i64().filter(|id| *id > 0),
-        None => return Err("missing required argument `booking_id`".into()),
-    }
-    .ok_or("`booking_id` must be a positive integer")?;
-    let booking = match query(demo, move |c| db::cancel_booking(c, id)).await? {
-        Cancelled::Booking(b) => b,
-        Cancelled::NotFound => return Err(format!("no booking with id {id}")),
-        Cancelled::NotCancellable(b) => {
-            return Err(format!(
-                "booking {id} is {} and cannot be cancelled",
-                b.status
-            ));
-        }
-    };
-    ctx.resource_updated("clients://all");
-    ctx.resource_updated(&client_uri(&booking.client_email));
-    ctx.log(
-        "info",
-        Some("demo"),
-        json!({ "event": "booking_cancelled", "booking": booking }),
-    );
     Ok(structured(json!({ "booking": booking })))
 }
 

@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Request};
 
-use super::{PNG_1X1, arguments};
+use super::{PNG_1X1, arguments, rounds};
+use crate::Context;
 
 /// Every prompt, for `prompts/list`.
 pub(super) fn catalogue() -> Vec<Value> {
@@ -27,6 +28,10 @@ pub(super) fn catalogue() -> Vec<Value> {
             "name": "test_prompt_with_image",
             "description": "A prompt that includes an image.",
         }),
+        json!({
+            "name": rounds::PROMPT,
+            "description": "Asks the user for context (key user_context) before it answers.",
+        }),
     ]
 }
 
@@ -46,10 +51,13 @@ fn user_text(text: String) -> Value {
 }
 
 /// `prompts/get`.
-pub(super) fn get(request: &Request) -> Result<Value, ErrorObject> {
+pub(super) async fn get(request: &Request, ctx: &Context) -> Result<Value, ErrorObject> {
     let name = request
         .param_str("name")
         .ok_or_else(|| ErrorObject::invalid_params("prompts/get needs a string `name`"))?;
+    if name == rounds::PROMPT {
+        return rounds::prompt(ctx).await;
+    }
     let args = arguments(request)?;
     let (description, messages) = match name {
         "test_simple_prompt" => (
@@ -116,7 +124,8 @@ fn candidates(reference: &Value, argument: &str) -> Result<&'static [&'static st
             ],
             "test_simple_prompt"
             | "test_prompt_with_embedded_resource"
-            | "test_prompt_with_image" => &[],
+            | "test_prompt_with_image"
+            | rounds::PROMPT => &[],
             other => {
                 return Err(ErrorObject::invalid_params(format!(
                     "Unknown prompt: {other}"

@@ -3,7 +3,10 @@
 use serde_json::{Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Request};
 
-use super::{PNG_1X1, WAV_SILENCE, arguments, interactive, pause, text, tool_error, tool_result};
+use super::{
+    PNG_1X1, WAV_SILENCE, arguments, diagnostics, interactive, pause, rounds, text, tool_error,
+    tool_result,
+};
 use crate::Context;
 
 /// The URI `test_trigger_resource_update` announces.
@@ -66,6 +69,28 @@ pub(super) fn json_schema_2020_12() -> Value {
 /// the first listed tool with `arguments: {}`).
 pub(super) fn catalogue() -> Vec<Value> {
     let tool = |name: &str, description: &str, schema: Value| json!({ "name": name, "description": description, "inputSchema": schema });
+    let mut tools = session_era_tools(tool);
+    tools.extend(
+        diagnostics::catalogue(no_arguments)
+            .into_iter()
+            .map(|(name, description, schema)| tool(name, description, schema)),
+    );
+    tools.extend(
+        rounds::catalogue()
+            .into_iter()
+            .map(|(suffix, description)| {
+                tool(
+                    &format!("{}{suffix}", rounds::PREFIX),
+                    description,
+                    no_arguments(),
+                )
+            }),
+    );
+    tools
+}
+
+/// The tools of the 2025 scenarios, `test_simple_text` first.
+fn session_era_tools(tool: impl Fn(&str, &str, Value) -> Value) -> Vec<Value> {
     vec![
         tool(
             "test_simple_text",
@@ -199,9 +224,16 @@ pub(super) async fn call(request: &Request, ctx: &Context) -> Result<Value, Erro
             "Received arguments: {}",
             Value::Object(args)
         ))])),
-        other => Err(ErrorObject::invalid_params(format!(
-            "Unknown tool: {other}"
-        ))),
+        other => match other.strip_prefix(rounds::PREFIX) {
+            Some(suffix) => rounds::call(suffix, ctx).await,
+            None => diagnostics::call(other, &args, ctx)
+                .await
+                .unwrap_or_else(|| {
+                    Err(ErrorObject::invalid_params(format!(
+                        "Unknown tool: {other}"
+                    )))
+                }),
+        },
     }
 }
 

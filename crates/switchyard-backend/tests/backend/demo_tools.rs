@@ -76,6 +76,9 @@ async fn cancel_and_create_client() {
         .call_tool("list_bookings", json!({ "status": "pending" }))
         .await;
     let id = pending.result()["structuredContent"]["bookings"][0]["id"].clone();
+    // The session-era client is asked on the stream and confirms.
+    *h.client.elicitation_answer.lock().unwrap() =
+        json!({ "action": "accept", "content": { "confirm": true } });
     let out = h
         .call_tool("cancel_booking", json!({ "booking_id": id }))
         .await;

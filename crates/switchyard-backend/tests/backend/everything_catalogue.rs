@@ -23,6 +23,8 @@ fn capabilities_are_the_stateful_fixture_set() {
 #[tokio::test]
 async fn every_listed_tool_is_well_formed_and_callable() {
     let h = harness();
+    // A user who declines every form: each asking tool must still come to a result.
+    *h.client.elicitation_answer.lock().unwrap() = json!({ "action": "decline" });
     let list = h.request("tools/list", json!({})).await;
     let tools = list.result()["tools"].as_array().unwrap().clone();
     for tool in &tools {
@@ -57,9 +59,24 @@ async fn every_listed_tool_is_well_formed_and_callable() {
         "test_elicitation_sep1330_enums",
         "test_reconnection",
         "json_schema_2020_12_tool",
+        "test_missing_capability",
+        "test_streaming_elicitation",
+        "test_logging_tool",
+        "test_trigger_tool_change",
+        "test_trigger_prompt_change",
+        "test_custom_header",
     ] {
         assert!(names.contains(&required), "{required} is listed");
     }
+    let mrtr = names
+        .iter()
+        .filter(|n| n.starts_with("test_input_required_result_"))
+        .count();
+    assert_eq!(mrtr, 8, "the input-required tools: {names:?}");
+    assert_eq!(
+        names[0], "test_simple_text",
+        "header probes call the first tool"
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ async fn prompts_and_completion() {
     let h = harness();
     let list = h.request("prompts/list", json!({})).await;
     let prompts = list.result()["prompts"].as_array().unwrap().clone();
-    assert_eq!(prompts.len(), 4);
+    assert_eq!(prompts.len(), 5);
     assert!(
         prompts
             .iter()

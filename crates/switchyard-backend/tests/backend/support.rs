@@ -1,7 +1,9 @@
 //! Runs requests through a backend with [`serve`], as a node would, with a scripted client.
 
 mod exchange;
+mod mrtr;
 mod peers;
+mod round;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -11,11 +13,12 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use switchyard_backend::demo::Demo;
 use switchyard_backend::everything::Everything;
-use switchyard_backend::{Backend, Context, SessionView, StreamControl, serve};
+use switchyard_backend::{Backend, Context, Peer, SessionView, StreamControl, serve};
 use switchyard_protocol::jsonrpc::{Id, Message, Request};
 
 pub(crate) use exchange::Exchange;
 pub(crate) use peers::{Recorder, ScriptedClient};
+pub(crate) use round::{Round, accept, roots_answer, sampled};
 
 /// How long one exchange may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -41,7 +44,7 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
-    /// A 2025-11-25 session whose client declares sampling and elicitation.
+    /// A 2025-11-25 session whose client declares sampling, elicitation and roots.
     pub(crate) fn new(backend: Arc<dyn Backend>) -> Self {
         Self {
             backend,
@@ -53,16 +56,21 @@ impl Harness {
             session: SessionView {
                 id: Some("session-1".into()),
                 protocol_version: "2025-11-25".into(),
-                client_capabilities: json!({ "sampling": {}, "elicitation": {} }),
+                client_capabilities: json!({ "sampling": {}, "elicitation": {}, "roots": {} }),
                 client_info: json!({ "name": "test-client", "version": "1.0.0" }),
             },
             stream: None,
         }
     }
 
-    /// Sends `method` with `params`; `params._meta.progressToken` reaches the context as the
-    /// node would pass it.
-    pub(crate) async fn request(&self, method: &str, params: Value) -> Exchange {
+    /// Runs `method` with `params` through `serve` with `peer` as the client, as the node
+    /// would; `params._meta.progressToken` reaches the context.
+    pub(crate) fn start(
+        &self,
+        method: &str,
+        params: Value,
+        peer: Arc<dyn Peer>,
+    ) -> impl futures::Stream<Item = Message> + Send + 'static {
         let params: Option<Map<String, Value>> = params.as_object().cloned();
         let token = params
             .as_ref()
@@ -70,20 +78,21 @@ impl Harness {
             .and_then(|m| m.get("progressToken"))
             .cloned();
         let request = Request::new(Id::Number(1), method, params);
-        let (session, peer, changes) = (
-            self.session.clone(),
-            self.client.clone(),
-            self.changes.clone(),
-        );
+        let (session, changes) = (self.session.clone(), self.changes.clone());
         let control = self.stream.clone();
-        let started = Instant::now();
-        let stream = serve(self.backend.clone(), request, move |outbox| {
+        serve(self.backend.clone(), request, move |outbox| {
             let ctx = Context::new(session, outbox, peer, changes).with_progress_token(token);
             match control {
                 Some(c) => ctx.with_stream_control(c),
                 None => ctx,
             }
-        });
+        })
+    }
+
+    /// Sends `method` with `params` to the scripted (session-era) client.
+    pub(crate) async fn request(&self, method: &str, params: Value) -> Exchange {
+        let started = Instant::now();
+        let stream = self.start(method, params, self.client.clone());
         let mut messages: Vec<Message> = tokio::time::timeout(DEADLINE, stream.collect())
             .await
             .unwrap_or_else(|_| panic!("{method} did not finish within {DEADLINE:?}"));

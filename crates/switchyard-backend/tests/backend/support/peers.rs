@@ -8,7 +8,7 @@ use switchyard_backend::{Changes, InputRequest, ListKind, Peer};
 use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request};
 use tokio::sync::mpsc;
 
-/// A client that answers sampling and elicitation, and records what it was asked. Like the
+/// A client that answers sampling, elicitation and roots, and records what it was asked. Like the
 /// node's peer, it writes each request to the outbox, so it shows up in the exchange.
 pub(crate) struct ScriptedClient {
     pub(crate) elicitation_answer: Mutex<Value>,
@@ -42,6 +42,9 @@ impl Peer for ScriptedClient {
                 "stopReason": "endTurn"
             })),
             "elicitation/create" => Ok(self.elicitation_answer.lock().unwrap().clone()),
+            "roots/list" => {
+                Ok(json!({ "roots": [ { "uri": "file:///workspace", "name": "ws" } ] }))
+            }
             other => Err(ErrorObject::method_not_found(other)),
         }
     }
