@@ -27,6 +27,20 @@
 //! [`switchyard_state::StateError::Unavailable`] within it (at once when the connection is
 //! refused), never hangs.
 //!
+//! # Faults
+//!
+//! - Redis down (connection refused): every operation fails with `Unavailable` at once
+//!   (about a millisecond); a hung Redis (e.g. `SIGSTOP`): after [`RedisOptions::timeout`].
+//!   A command connection that failed or timed out is replaced on its next use.
+//! - The subscriber connection is watched through disconnection pushes and a heartbeat
+//!   ([`RedisOptions::heartbeat`]); once lost, it is reconnected with exponential backoff
+//!   ([`RedisOptions::reconnect_min`] to [`RedisOptions::reconnect_max`]), every channel is
+//!   subscribed again, and every live subscription receives
+//!   [`switchyard_state::Delivery::Gap`] before any later payload (the consumer then re-reads
+//!   the event log). Subscriptions never end because of a fault.
+//! - A Redis that comes back empty has no `sy:epoch`: the next node to need one stores a new
+//!   one, and every id of the lost log is `Gone`.
+//!
 //! # Key schema
 //!
 //! Everything is namespaced `sy:`. The braces are Redis Cluster hash tags: all keys of one

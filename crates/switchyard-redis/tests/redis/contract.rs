@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures::StreamExt;
 use switchyard_redis::RedisOptions;
-use switchyard_state::contract;
+use switchyard_state::{Bus, Delivery, contract};
 
 use crate::support::{RedisCluster, RedisServer, two_nodes};
 
@@ -95,4 +97,35 @@ async fn cluster_event_log() {
 async fn cluster_bus() {
     let cluster = RedisCluster::start();
     bus(&cluster.url()).await;
+}
+
+#[tokio::test]
+async fn cluster_bus_uses_sharded_pub_sub() {
+    let cluster = RedisCluster::start();
+    let (a, b) = two_nodes(&cluster.url(), options()).await;
+    let mut sub = a.bus().subscribe("shard:x").await.expect("subscribe");
+    let sharded: Vec<String> = cluster.cli_all(&["PUBSUB", "SHARDCHANNELS"]);
+    assert_eq!(
+        sharded
+            .iter()
+            .filter(|out| out.lines().any(|l| l == "sy:c:shard:x"))
+            .count(),
+        1,
+        "the channel is a sharded channel on exactly one master: {sharded:?}"
+    );
+    assert!(
+        cluster
+            .cli_all(&["PUBSUB", "CHANNELS"])
+            .iter()
+            .all(|out| out.trim().is_empty()),
+        "no plain channel is used on a cluster"
+    );
+    b.bus()
+        .publish("shard:x", Bytes::from_static(b"hello"))
+        .await
+        .expect("publish");
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), sub.next()).await,
+        Ok(Some(Delivery::Message(Bytes::from_static(b"hello"))))
+    );
 }

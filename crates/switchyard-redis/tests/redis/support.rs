@@ -232,6 +232,11 @@ impl RedisCluster {
         cluster
     }
 
+    /// Runs a command with redis-cli on every node.
+    pub(crate) fn cli_all(&self, args: &[&str]) -> Vec<String> {
+        self.nodes.iter().map(|n| n.cli(args)).collect()
+    }
+
     pub(crate) fn url(&self) -> String {
         let hosts: Vec<String> = self
             .nodes
