@@ -7,8 +7,23 @@
 //! - `sessions`: notifications, DELETE, batches per revision, the one standalone GET stream.
 //! - `streams`: SSE event ids and `Last-Event-ID` resumption.
 //! - `legacy_sse`: the 2024-11-05 `/sse` + `/messages` endpoints.
+//! - `modern_support`: a raw 2026-07-28 client (`_meta`, mirrored headers).
+//! - `modern_headers`: the 2026-07-28 header and `_meta` rules, one malformed request each.
+//! - `modern_params`: `Mcp-Param-*` headers from `x-mcp-header` annotations.
+//! - `modern_results`: `resultType`, caching hints, `server/discover`, no sessions, no GET
+//!   or DELETE, per-request log level.
+//! - `modern_listen`: `subscriptions/listen` on one node and across nodes (Redis).
+//! - `modern_mrtr`: multi round-trip requests and their sealed `requestState`.
+//! - `modern_redis`: a `redis-server` for the multi-node cases.
 
 mod legacy_sse;
+mod modern_headers;
+mod modern_listen;
+mod modern_mrtr;
+mod modern_params;
+mod modern_redis;
+mod modern_results;
+mod modern_support;
 mod rejections;
 mod sessions;
 mod streams;
