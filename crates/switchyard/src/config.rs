@@ -15,6 +15,9 @@ pub struct Config {
     pub bind: String,
     /// Built-in backend to serve: `demo` or `everything`. Default `demo`.
     pub backend: String,
+    /// This node's name, sent in the `X-Switchyard-Node` header of every answer (to tell
+    /// nodes apart behind a balancer). Empty (the default): a random name per process.
+    pub node_id: String,
     /// The `demo` backend.
     pub demo: DemoConfig,
     /// HTTP behaviour.
@@ -149,6 +152,7 @@ impl Default for Config {
         Self {
             bind: "127.0.0.1:8080".into(),
             backend: "demo".into(),
+            node_id: String::new(),
             demo: DemoConfig::default(),
             http: HttpConfig::default(),
             session: SessionConfig::default(),

@@ -39,8 +39,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let data = web::Data::new(node.clone());
     let max_body = node.config.http.max_body_bytes;
+    let node_id = node.id.clone();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add(("X-Switchyard-Node", node_id.clone())),
+            )
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(http::routes)

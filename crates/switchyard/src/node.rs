@@ -34,6 +34,8 @@ pub struct Node {
     pub origins: HostAllowList,
     /// Mints and verifies `requestState` (2026-07-28).
     pub sealer: StateSealer,
+    /// This node's name (`X-Switchyard-Node`).
+    pub id: String,
     /// The `x-mcp-header` annotations of the backend's tools, by tool name.
     param_headers: tokio::sync::RwLock<Option<ParamHeaders>>,
 }
@@ -118,7 +120,14 @@ impl Node {
             config.stateless.state_key.as_bytes().to_vec()
         };
         let sealer = StateSealer::new(key, config.stateless.state_ttl_secs * 1000);
+        let id = if config.node_id.is_empty() {
+            let n: u32 = rand::rng().random();
+            format!("{n:08x}")
+        } else {
+            config.node_id.clone()
+        };
         Arc::new(Node {
+            id,
             config,
             backend,
             sessions,
