@@ -167,6 +167,11 @@ fn session_era_tools(tool: impl Fn(&str, &str, Value) -> Value) -> Vec<Value> {
             "Tool with JSON Schema 2020-12 features",
             json_schema_2020_12(),
         ),
+        tool(
+            "echo",
+            "Returns its text argument (the benchmarks' tool).",
+            strings(&[("text", "The text to echo back")]),
+        ),
     ]
 }
 
@@ -177,6 +182,10 @@ pub(super) async fn call(request: &Request, ctx: &Context) -> Result<Value, Erro
         .ok_or_else(|| ErrorObject::invalid_params("tools/call needs a string `name`"))?;
     let args = arguments(request)?;
     match name {
+        "echo" => match args.get("text").and_then(Value::as_str) {
+            Some(t) => Ok(tool_result(vec![text(t)])),
+            None => Ok(tool_error("echo needs a string `text`")),
+        },
         "test_simple_text" => Ok(tool_result(vec![text(
             "This is a simple text response for testing.",
         )])),

@@ -144,3 +144,12 @@ async fn trigger_announces_the_watched_resource() {
     assert!(!out.is_error());
     assert_eq!(h.updated(), ["test://watched-resource"]);
 }
+
+#[tokio::test]
+async fn echo_returns_its_text() {
+    let h = harness();
+    let out = h.call_tool("echo", json!({ "text": "hello there" })).await;
+    assert_eq!(out.text(), "hello there");
+    let missing = h.call_tool("echo", json!({})).await;
+    assert_eq!(missing.result()["isError"], json!(true));
+}
