@@ -8,6 +8,7 @@
 //! - `streams`: SSE event ids and `Last-Event-ID` resumption.
 //! - `legacy_sse`: the 2024-11-05 `/sse` + `/messages` endpoints.
 //! - `modern_support`: a raw 2026-07-28 client (`_meta`, mirrored headers).
+//! - `modern_eras`: a legacy and a modern client on one node, each in its own era.
 //! - `modern_headers`: the 2026-07-28 header and `_meta` rules, one malformed request each.
 //! - `modern_params`: `Mcp-Param-*` headers from `x-mcp-header` annotations.
 //! - `modern_results`: `resultType`, caching hints, `server/discover`, no sessions, no GET
@@ -17,6 +18,7 @@
 //! - `modern_redis`: a `redis-server` for the multi-node cases.
 
 mod legacy_sse;
+mod modern_eras;
 mod modern_headers;
 mod modern_listen;
 mod modern_mrtr;
