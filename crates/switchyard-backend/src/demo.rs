@@ -21,12 +21,11 @@ mod resources;
 mod tools;
 mod validate;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use serde_json::{Map, Value, json};
-use switchyard_protocol::jsonrpc::{ErrorObject, Request, code};
+use serde_json::{Value, json};
+use switchyard_protocol::jsonrpc::{ErrorObject, Request};
 
+use crate::util::{arguments, no_cursor, pause, resource_not_found, tool_error};
 use crate::{Backend, Context, ServerInfo};
 
 /// The URI of the client list.
@@ -116,51 +115,8 @@ fn structured(value: Value) -> Value {
     json!({ "content": [ { "type": "text", "text": text } ], "structuredContent": value })
 }
 
-/// A `CallToolResult` reporting the tool's own failure (`isError: true`).
-fn tool_error(message: String) -> Value {
-    json!({ "content": [ { "type": "text", "text": message } ], "isError": true })
-}
-
-/// `params.arguments`: absent means none; anything but an object is a malformed request.
-fn arguments(request: &Request) -> Result<Map<String, Value>, ErrorObject> {
-    match request.params.as_ref().and_then(|p| p.get("arguments")) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m.clone()),
-        Some(_) => Err(ErrorObject::invalid_params("`arguments` must be an object")),
-    }
-}
-
-/// Lists fit in one page, so no cursor is ever handed out and any cursor is invalid.
-fn no_cursor(request: &Request) -> Result<(), ErrorObject> {
-    match request.params.as_ref().and_then(|p| p.get("cursor")) {
-        None | Some(Value::Null) => Ok(()),
-        Some(_) => Err(ErrorObject::invalid_params(
-            "invalid cursor: every list fits in one page",
-        )),
-    }
-}
-
-/// "Resource not found" as the session's revision spells it: `-32002` up to 2025-11-25,
-/// `-32602` from 2026-07-28; `data.uri` either way.
-fn resource_not_found(uri: &str, ctx: &Context) -> ErrorObject {
-    let code = if ctx.session.protocol_version.as_str() >= "2026-07-28" {
-        code::INVALID_PARAMS
-    } else {
-        code::RESOURCE_NOT_FOUND
-    };
-    ErrorObject::new(code, format!("Resource not found: {uri}")).with_data(json!({ "uri": uri }))
-}
-
 /// An internal error whose detail goes to the log, not to the client.
 fn internal(e: impl std::fmt::Display) -> ErrorObject {
     tracing::error!(error = %e, "demo backend failure");
     ErrorObject::internal("internal error in the demo backend")
-}
-
-/// Waits `ms` milliseconds, or fails when the request is cancelled first.
-async fn pause(ctx: &Context, ms: u64) -> Result<(), ErrorObject> {
-    tokio::select! {
-        _ = tokio::time::sleep(Duration::from_millis(ms)) => Ok(()),
-        _ = ctx.cancel.cancelled() => Err(ErrorObject::internal("request cancelled")),
-    }
 }

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 pub mod context;
 pub mod demo;
 pub mod everything;
+mod util;
 
 pub use context::{
     Changes, Context, InputRequest, ListKind, NoChanges, NoPeer, Peer, SessionView, StreamControl,
