@@ -135,3 +135,82 @@ async fn typescript_sdk_sse() {
     println!("{out}");
     out.assert_steps_passed(SSE_STEPS);
 }
+
+/// The steps the modern (2026-07-28) drivers of both SDKs report.
+const MODERN_STEPS: &[&str] = &[
+    "server/discover",
+    "tools/list",
+    "resources/read clients://all",
+    "tools/call get_client",
+    "resources/read template",
+    "prompts/get client_summary",
+    "subscriptions/listen + notifications/resources/updated",
+    "elicitation as a multi round-trip request",
+    "progress",
+    "stateless wire",
+];
+
+/// The Python driver's extra steps: `log_level` is a per-request opt-in.
+const PYTHON_LOG_STEPS: &[&str] = &[
+    "no log messages without a log level",
+    "log messages with a log level",
+];
+
+/// The TypeScript SDK v2 client package (`@modelcontextprotocol/client`), which speaks
+/// 2026-07-28; v1 (`@modelcontextprotocol/sdk`) does not.
+fn ts_v2_driver(script: &str) -> Command {
+    let dir = interop_dir("ts");
+    assert!(
+        dir.join("node_modules/@modelcontextprotocol/client/package.json")
+            .is_file(),
+        "the TypeScript SDK v2 client is not installed: run scripts/test, or `npm ci` in {}",
+        dir.display()
+    );
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&dir).arg(script);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_modern_stateless() {
+    let node = Node::start("demo");
+    let mut cmd = python_driver("driver_modern.py");
+    cmd.args(["--url", &node.mcp_url()]);
+    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
+    println!("{out}");
+    out.assert_steps_passed(MODERN_STEPS);
+    out.assert_steps_passed(PYTHON_LOG_STEPS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_v2_modern_stateless() {
+    let node = Node::start("demo");
+    let mut cmd = ts_v2_driver("modern.mjs");
+    cmd.args(["--url", &node.mcp_url()]);
+    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
+    println!("{out}");
+    out.assert_steps_passed(MODERN_STEPS);
+}
+
+/// Official clients of both eras on one node at the same time: the TypeScript v1 client in a
+/// 2025 session (with its resumption through the cutting proxy) and the Python client in
+/// 2026-07-28 mode; each must see its own era throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_and_modern_sdk_clients_share_a_node() {
+    let (node, proxy) = node_and_cut_proxy().await;
+    let mut legacy = ts_driver("streamable_http.mjs");
+    legacy
+        .args(["--url", &node.mcp_url()])
+        .args(["--cut-url", &format!("{}/mcp", proxy.url())]);
+    let mut modern = python_driver("driver_modern.py");
+    modern.args(["--url", &node.mcp_url()]);
+    let (legacy, modern) = tokio::join!(run(legacy, DRIVER_DEADLINE), run(modern, DRIVER_DEADLINE));
+    let (legacy, modern) = (
+        legacy.expect("running the legacy driver"),
+        modern.expect("running the modern driver"),
+    );
+    println!("{legacy}\n{modern}");
+    legacy.assert_steps_passed(STREAMABLE_STEPS);
+    assert_cut_once(&proxy, &legacy);
+    modern.assert_steps_passed(MODERN_STEPS);
+}
