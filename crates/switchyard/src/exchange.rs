@@ -16,7 +16,7 @@ use serde_json::Value;
 use switchyard_backend::{Context, InputRequest, Peer, SessionView, StreamControl};
 use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request};
 use switchyard_state::{Delivery, SessionRecord};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::envelope::Envelope;
@@ -31,6 +31,9 @@ pub enum Out {
     CloseStream,
 }
 
+/// How long a request runs before it listens for cancellations from other nodes.
+const SUBSCRIBE_AFTER: Duration = Duration::from_millis(20);
+
 type Pending = Arc<Mutex<HashMap<Id, oneshot::Sender<Result<Value, ErrorObject>>>>>;
 
 /// The [`Peer`] of one request: sends requests on its stream, and takes answers that any
@@ -39,6 +42,8 @@ struct ExchangePeer {
     pending: Pending,
     /// Whether the session channel subscription stands.
     subscribed: watch::Receiver<bool>,
+    /// Asks the exchange to subscribe now.
+    wanted: Arc<Notify>,
     timeout: Duration,
 }
 
@@ -51,6 +56,7 @@ impl Peer for ExchangePeer {
     ) -> Result<Value, ErrorObject> {
         let InputRequest { method, params, .. } = request;
         let method = method.as_str();
+        self.wanted.notify_one();
         let mut subscribed = self.subscribed.clone();
         let standing = matches!(
             tokio::time::timeout(self.timeout, subscribed.wait_for(|s| *s)).await,
@@ -150,9 +156,16 @@ pub async fn run(
     let id = request.id.clone();
     let channel = session.channel();
     // The session channel carries the client's answers and cancellations. Subscribing is
-    // not on the way to the backend: the two run side by side, and a request to the client
-    // waits until the subscription stands (so its answer cannot be missed).
-    let mut subscribing = Some(Box::pin(node.bus.subscribe(&channel)));
+    // never on the way to the backend: a request to the client subscribes first and waits
+    // until the subscription stands (so its answer cannot be missed); any other request
+    // subscribes only once it has run for SUBSCRIBE_AFTER, so the quick ones — nearly all —
+    // cost the bus nothing. A cancellation from another node in that first moment is missed,
+    // which the spec allows (cancellation is best effort).
+    let mut subscribing = None;
+    let mut started = false;
+    let wanted = Arc::new(Notify::new());
+    let delay = tokio::time::sleep(SUBSCRIBE_AFTER);
+    let mut delay = std::pin::pin!(delay);
     let mut sub = None;
     let (subscribed_tx, subscribed) = watch::channel(false);
     let cancel = CancellationToken::new();
@@ -160,6 +173,7 @@ pub async fn run(
     let peer = Arc::new(ExchangePeer {
         pending: pending.clone(),
         subscribed,
+        wanted: wanted.clone(),
         timeout: Duration::from_secs(node.config.session.client_request_timeout_secs),
     });
     let progress = request.meta().and_then(|m| m.get("progressToken")).cloned();
@@ -184,6 +198,14 @@ pub async fn run(
                 }
                 None => break,
             },
+            _ = &mut delay, if !started => {
+                started = true;
+                subscribing = Some(node.bus.subscribe(&channel));
+            }
+            _ = wanted.notified(), if !started => {
+                started = true;
+                subscribing = Some(node.bus.subscribe(&channel));
+            }
             result = async {
                 match subscribing.as_mut() {
                     Some(f) => f.await,
