@@ -105,7 +105,8 @@ async fn notification(
                 .await?;
         }
         "notifications/cancelled" => {
-            // The request may run on any node: tell them all.
+            exchange::cancel_local(node, &session.id, n.params.as_ref());
+            // The request may run on another node: tell them all.
             let env = Envelope::Client {
                 data: Message::Notification(n).to_json(),
             };

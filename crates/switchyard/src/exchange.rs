@@ -169,6 +169,9 @@ pub async fn run(
     let mut sub = None;
     let (subscribed_tx, subscribed) = watch::channel(false);
     let cancel = CancellationToken::new();
+    let key = (session.id.clone(), id.clone());
+    lock(&node.inflight).insert(key.clone(), cancel.clone());
+    let _registered = Inflight { node: &node, key };
     let pending: Pending = Arc::default();
     let peer = Arc::new(ExchangePeer {
         pending: pending.clone(),
@@ -227,6 +230,29 @@ pub async fn run(
                 None => sub = None,
             },
         }
+    }
+}
+
+/// Removes a request from the node's in-flight map however the exchange ends.
+struct Inflight<'a> {
+    node: &'a Node,
+    key: (String, Id),
+}
+
+impl Drop for Inflight<'_> {
+    fn drop(&mut self) {
+        lock(&self.node.inflight).remove(&self.key);
+    }
+}
+
+/// Cancels a request running on this node, if it is here.
+pub fn cancel_local(node: &Node, session: &str, params: Option<&serde_json::Map<String, Value>>) {
+    let target = params.and_then(|p| p.get("requestId"));
+    let Some(id) = target.and_then(|v| serde_json::from_value::<Id>(v.clone()).ok()) else {
+        return;
+    };
+    if let Some(token) = lock(&node.inflight).get(&(session.to_owned(), id)) {
+        token.cancel();
     }
 }
 

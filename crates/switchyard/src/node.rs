@@ -36,6 +36,9 @@ pub struct Node {
     pub sealer: StateSealer,
     /// This node's name (`X-Switchyard-Node`).
     pub id: String,
+    /// Requests running on this node, by session and request id: a cancellation that lands
+    /// here stops them at once (other nodes hear of it on the session channel).
+    pub inflight: std::sync::Mutex<HashMap<(String, Id), tokio_util::sync::CancellationToken>>,
     /// The `x-mcp-header` annotations of the backend's tools, by tool name.
     param_headers: tokio::sync::RwLock<Option<ParamHeaders>>,
 }
@@ -128,6 +131,7 @@ impl Node {
         };
         Arc::new(Node {
             id,
+            inflight: std::sync::Mutex::default(),
             config,
             backend,
             sessions,

@@ -6,6 +6,7 @@
 //! - `rejections`: every malformed or disallowed request gets its precise status and code.
 //! - `sessions`: notifications, DELETE, batches per revision, the one standalone GET stream.
 //! - `streams`: SSE event ids and `Last-Event-ID` resumption.
+//! - `cancel`: `notifications/cancelled` stops a running request.
 //! - `legacy_sse`: the 2024-11-05 `/sse` + `/messages` endpoints.
 //! - `modern_support`: a raw 2026-07-28 client (`_meta`, mirrored headers).
 //! - `modern_eras`: a legacy and a modern client on one node, each in its own era.
@@ -17,6 +18,7 @@
 //! - `modern_mrtr`: multi round-trip requests and their sealed `requestState`.
 //! - `modern_redis`: a `redis-server` for the multi-node cases.
 
+mod cancel;
 mod legacy_sse;
 mod modern_eras;
 mod modern_headers;
