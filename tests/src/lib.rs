@@ -12,15 +12,28 @@
 //! - `command`: [`run`], an external program with a deadline and captured output.
 //! - `proxy`: [`CutProxy`], a TCP proxy that cuts one connection after a marker goes by.
 //! - `sse`: [`SseReader`], server-sent events from a `reqwest::Response`.
+//! - `cluster`: [`Cluster`], nodes sharing one Redis behind an nginx balancer; built from
+//!   `redis` ([`RedisServer`], with AOF, restartable) and `nginx` ([`Nginx`]).
+//! - `signal`: [`Signal`]s to child processes; free ports.
+//! - `drivers`: the SDK interop drivers as commands, for any URL.
 
+mod cluster;
 mod command;
+pub mod drivers;
+mod nginx;
 mod node;
 mod paths;
 mod proxy;
+mod redis;
+mod signal;
 mod sse;
 
+pub use cluster::{ADMIN_TOKEN, Cluster, ClusterBuilder, STATE_KEY};
 pub use command::{Finished, run};
+pub use nginx::Nginx;
 pub use node::{Node, NodeBuilder};
 pub use paths::{conformance_dir, interop_dir, switchyard_bin, workspace_root};
 pub use proxy::CutProxy;
+pub use redis::{RedisServer, Reply};
+pub use signal::{Signal, free_port};
 pub use sse::SseReader;

@@ -1,0 +1,77 @@
+//! The interop drivers (`tests/interop/{python,ts}`) as commands, for any URL: a single node
+//! (`tests/tests/interop.rs`) or a cluster behind a balancer.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::paths::interop_dir;
+
+/// A driver's whole run, including its SDK's reconnection back-off.
+pub const DRIVER_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The steps both Streamable HTTP drivers report.
+pub const STREAMABLE_STEPS: &[&str] = &[
+    "initialize",
+    "tools/list",
+    "resources/read clients://all",
+    "tools/call get_client",
+    "resources/read template",
+    "prompts/get client_summary",
+    "resources/subscribe + notifications/resources/updated",
+    "progress",
+    "DELETE",
+    "deleted session answers 404",
+    "resumption",
+];
+
+/// The steps both HTTP+SSE (2024-11-05) drivers report.
+pub const SSE_STEPS: &[&str] = &[
+    "initialize",
+    "tools/list",
+    "resources/read clients://all",
+    "tools/call get_client",
+    "resources/read template",
+    "prompts/get client_summary",
+    "resources/subscribe + notifications/resources/updated",
+    "progress",
+    "POST /messages answers 2xx",
+    "closed session answers 404",
+];
+
+/// The interop venv's Python; panics with the install command when it is missing.
+fn python() -> PathBuf {
+    let py = interop_dir("python").join(".venv/bin/python");
+    assert!(
+        py.is_file(),
+        "{} is missing: run scripts/test, or `python3 -m venv tests/interop/python/.venv && \
+         tests/interop/python/.venv/bin/pip install -r tests/interop/python/requirements.txt`",
+        py.display()
+    );
+    py
+}
+
+/// `python <script>` in `tests/interop/python`; the caller adds `--url …`.
+pub fn python_driver(script: &str) -> Command {
+    let mut cmd = Command::new(python());
+    cmd.current_dir(interop_dir("python"))
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(script);
+    cmd
+}
+
+/// `node <script>` in `tests/interop/ts`; panics when the SDK is not installed.
+pub fn ts_driver(script: &str) -> Command {
+    let dir = interop_dir("ts");
+    assert!(
+        dir.join("node_modules/@modelcontextprotocol/sdk/package.json")
+            .is_file(),
+        "the TypeScript SDK is not installed: run scripts/test, or `npm ci` in {}",
+        dir.display()
+    );
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&dir).arg(script);
+    cmd
+}

@@ -1,0 +1,26 @@
+//! Three nodes sharing one `redis-server` (AOF) behind an nginx round-robin balancer with no
+//! affinity, all started by the tests on loopback ports ([`switchyard_tests::Cluster`]).
+//!
+//! - `push`: 10,000 admin pushes to random nodes while a client follows its GET stream;
+//!   the stream's node is killed with SIGKILL midway; every push arrives exactly once, in
+//!   order (`follower`: the resuming client; `pusher`: the pushing tasks).
+//! - `redis_restart`: Redis stopped (SIGTERM, SIGKILL) and started again under an open
+//!   session: 503 meanwhile, heartbeats go on, nothing acknowledged is lost
+//!   (`raw_stream`: a stream reader that counts keep-alive comments).
+//! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
+//! - `conformance`: both conformance requirement sets through the balancer, with the same
+//!   baseline as against one node (the runner is the conformance binary's `suite.rs`).
+//! - `interop`: the Python and TypeScript SDK drivers through the balancer.
+//! - `support`: a raw Streamable HTTP client for these tests.
+
+mod budget;
+mod conformance;
+mod follower;
+mod interop;
+mod push;
+mod pusher;
+mod raw_stream;
+mod redis_restart;
+#[path = "../conformance/suite.rs"]
+mod suite;
+mod support;
