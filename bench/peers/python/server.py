@@ -28,7 +28,10 @@ def echo(text: str) -> str:
 async def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     app = mcp.streamable_http_app(max_sessions=None)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP as asyncio's own listeners have it: asyncio sets TCP_NODELAY only on
+    # accepted sockets whose proto says TCP; with proto 0, SSE answers on a reused connection
+    # wait ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(4096)

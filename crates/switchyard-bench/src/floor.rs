@@ -6,7 +6,8 @@
 //! `POST /mcp`: `initialize` gets a minimal result, `tools/call` echoes
 //! `params.arguments.text`, other requests get `{}`, notifications get 202. `GET /mcp`: an
 //! actix-web-lab `Sse` fed by a tokio mpsc channel whose sender is kept in a shared list —
-//! the naive framework floor for an idle stream.
+//! the naive framework floor for an idle stream. Accepted sockets get TCP_NODELAY, as any
+//! latency-minded server sets.
 
 use std::net::TcpListener;
 use std::sync::Mutex;
@@ -98,6 +99,7 @@ pub(crate) fn run(args: FloorArgs) -> anyhow::Result<()> {
                 .route("/mcp", web::get().to(get))
         })
         .workers(args.workers.max(1))
+        .tcp_nodelay(true)
         .listen(listener)?
         .run()
         .await

@@ -9,7 +9,10 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-const W: u32 = 1000;
+const W: u32 = 1100;
+/// Text size: plotters' ab_glyph backend rounds each glyph's vertical offset on its own, which
+/// at 15–16 px lifts a '.' to mid-height; from 18 px on it sits on the baseline.
+const TEXT: u32 = 18;
 const FONT: &str = "sans-serif";
 const COLORS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -72,7 +75,7 @@ pub(crate) fn bars(
     target: Option<(f64, &str)>,
 ) -> DrawResult<()> {
     let n = items.len().max(1);
-    let height = 120 + 48 * n as u32;
+    let height = 130 + 52 * n as u32;
     let max = items
         .iter()
         .map(|b| b.value)
@@ -81,41 +84,46 @@ pub(crate) fn bars(
         .max(1e-9)
         * 1.3;
     render(path, height, |root| {
+        // Integer ranges are inclusive in plotters: 0..n-1 makes n segments. The first item
+        // goes on top.
         let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 24))
+            .caption(title, (FONT, 26))
             .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(300)
-            .build_cartesian_2d(0f64..max, (0..n).into_segmented())?;
+            .x_label_area_size(48)
+            .y_label_area_size(320)
+            .build_cartesian_2d(0f64..max, (0..n - 1).into_segmented())?;
+        let row = |i: usize| n - 1 - i;
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => {
-                    items.get(*i).map(|b| b.name.clone()).unwrap_or_default()
-                }
+                SegmentValue::CenterOf(r) if *r < n => items
+                    .get(n - 1 - *r)
+                    .map(|b| b.name.clone())
+                    .unwrap_or_default(),
                 _ => String::new(),
             })
+            .x_label_formatter(&|x| axis_number(*x))
             .x_desc(x_desc)
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
+            .label_style((FONT, TEXT))
+            .axis_desc_style((FONT, TEXT))
             .draw()?;
         for (i, b) in items.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             let mut rect = Rectangle::new(
                 [
-                    (0.0, SegmentValue::Exact(i)),
-                    (b.value, SegmentValue::Exact(i + 1)),
+                    (0.0, SegmentValue::Exact(row(i))),
+                    (b.value, SegmentValue::Exact(row(i) + 1)),
                 ],
                 color.filled(),
             );
-            rect.set_margin(8, 8, 0, 0);
+            rect.set_margin(9, 9, 0, 0);
             chart.draw_series(std::iter::once(rect))?;
             let style =
-                TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+                TextStyle::from((FONT, TEXT).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
             chart.draw_series(std::iter::once(Text::new(
                 format!("  {}", b.text),
-                (b.value, SegmentValue::CenterOf(i)),
+                (b.value, SegmentValue::CenterOf(row(i))),
                 style,
             )))?;
         }
@@ -129,14 +137,31 @@ pub(crate) fn bars(
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
+                .position(SeriesLabelPosition::UpperRight)
                 .background_style(WHITE.mix(0.9))
                 .border_style(BLACK)
-                .label_font((FONT, 15))
+                .label_font((FONT, TEXT))
                 .draw()?;
         }
         Ok(())
     })
+}
+
+/// An axis number without a needless ".0", with thousands separators.
+pub(crate) fn axis_number(x: f64) -> String {
+    if x.fract() != 0.0 && x.abs() < 100.0 {
+        return format!("{x}");
+    }
+    let n = x.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// Where a percentile sits on a "nines" axis: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3.
@@ -169,7 +194,7 @@ pub(crate) fn latency_curves(path: &Path, title: &str, curves: &[Curve]) -> Draw
     };
     render(path, 560, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 24))
+            .caption(title, (FONT, 26))
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(70)
@@ -181,8 +206,8 @@ pub(crate) fn latency_curves(path: &Path, title: &str, curves: &[Curve]) -> Draw
             .y_label_formatter(&|y| format!("{y}"))
             .x_desc("percentile")
             .y_desc("latency, ms (log scale)")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
+            .label_style((FONT, TEXT))
+            .axis_desc_style((FONT, TEXT))
             .draw()?;
         for (i, c) in curves.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
@@ -204,7 +229,7 @@ pub(crate) fn latency_curves(path: &Path, title: &str, curves: &[Curve]) -> Draw
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .label_font((FONT, 15))
+            .label_font((FONT, TEXT))
             .draw()?;
         Ok(())
     })
@@ -213,6 +238,14 @@ pub(crate) fn latency_curves(path: &Path, title: &str, curves: &[Curve]) -> Draw
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_numbers() {
+        assert_eq!(axis_number(10000.0), "10,000");
+        assert_eq!(axis_number(0.0), "0");
+        assert_eq!(axis_number(2.5), "2.5");
+        assert_eq!(axis_number(1234567.0), "1,234,567");
+    }
 
     #[test]
     fn nines_axis() {
@@ -262,7 +295,7 @@ mod tests {
             },
         ];
         bars(&bars_png, "Title", "x", &items, Some((12.0, "target"))).unwrap();
-        assert_eq!(png_size(&bars_png), (W, 120 + 48 * 2));
+        assert_eq!(png_size(&bars_png), (W, 130 + 52 * 2));
         let empty_png = dir.join("empty.png");
         bars(&empty_png, "", "", &[], None).unwrap();
         assert!(

@@ -81,6 +81,15 @@ impl Results {
         Ok(r)
     }
 
+    /// The load average recorded at the start, when it says the machine was busy (> 0.5).
+    fn busy_at_start(&self) -> Option<f64> {
+        self.environment
+            .iter()
+            .find(|(k, _)| k == "load average at start")
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+            .filter(|l| *l > 0.5)
+    }
+
     fn call(&self, label: &str, mode: Mode) -> Option<&CallReport> {
         self.calls
             .iter()
@@ -124,16 +133,7 @@ fn ms(v: f64) -> String {
 }
 
 fn thousands(v: f64) -> String {
-    let n = v.round() as u64;
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    charts::axis_number(v.round())
 }
 
 fn errors_text(c: &CallReport) -> String {
@@ -245,6 +245,13 @@ pub(crate) fn markdown(r: &Results, analysis: Option<&str>) -> String {
          (`taskset -c 0`, one worker thread where the server has a setting for it) and the load tool \
          to CPU 1; all traffic is HTTP/1.1 keep-alive on loopback.\n"
     );
+    if let Some(load) = r.busy_at_start() {
+        let _ = writeln!(
+            w,
+            "> **Warning**: the load average was {load} when this run started — something else was \
+             using the CPUs, so these numbers understate every server. Rerun on a quiet machine.\n"
+        );
+    }
     if !r.environment.is_empty() {
         let _ = writeln!(w, "## Machine and software\n\n| | |\n|---|---|");
         for (k, v) in &r.environment {

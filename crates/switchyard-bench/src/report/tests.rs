@@ -179,6 +179,19 @@ fn markdown_has_the_tables_ratios_and_charts() {
 }
 
 #[test]
+fn a_busy_machine_is_called_out() {
+    let mut r = sample();
+    assert!(!markdown(&r, None).contains("**Warning**"));
+    r.environment
+        .push(("load average at start".into(), "0.12".into()));
+    assert!(!markdown(&r, None).contains("**Warning**"));
+    r.environment
+        .push(("load average at start".into(), "2.5".into()));
+    r.environment.remove(1);
+    assert!(markdown(&r, None).contains("the load average was 2.5 when this run started"));
+}
+
+#[test]
 fn a_results_directory_round_trips() {
     let dir = std::env::temp_dir().join(format!("sy-bench-report-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
