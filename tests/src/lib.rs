@@ -13,7 +13,8 @@
 //! - `proxy`: [`CutProxy`], a TCP proxy that cuts one connection after a marker goes by.
 //! - `sse`: [`SseReader`], server-sent events from a `reqwest::Response`.
 //! - `cluster`: [`Cluster`], nodes sharing one Redis behind an nginx balancer; built from
-//!   `redis` ([`RedisServer`], with AOF, restartable) and `nginx` ([`Nginx`]).
+//!   `redis` ([`RedisServer`], with AOF, restartable; `resp` speaks to it) and `nginx`
+//!   ([`Nginx`]).
 //! - `signal`: [`Signal`]s to child processes; free ports.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
 
@@ -25,6 +26,7 @@ mod node;
 mod paths;
 mod proxy;
 mod redis;
+mod resp;
 mod signal;
 mod sse;
 
@@ -34,6 +36,7 @@ pub use nginx::Nginx;
 pub use node::{Node, NodeBuilder};
 pub use paths::{conformance_dir, interop_dir, switchyard_bin, workspace_root};
 pub use proxy::CutProxy;
-pub use redis::{RedisServer, Reply};
+pub use redis::RedisServer;
+pub use resp::Reply;
 pub use signal::{Signal, free_port};
 pub use sse::SseReader;

@@ -2,8 +2,6 @@
 //! be stopped and started again on the same port and directory (the AOF keeps the data).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -11,25 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use tempfile::TempDir;
 
+use crate::resp::{self, Reply};
 use crate::signal::{self, Signal};
 
 /// How long a server may take to answer its first PING (a restart replays the AOF first).
 const STARTUP: Duration = Duration::from_secs(30);
-
-/// One RESP reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// `+OK`.
-    Simple(String),
-    /// `-ERR …`.
-    Error(String),
-    /// `:n`.
-    Int(i64),
-    /// `$n …`; `None` for the null bulk string.
-    Bulk(Option<String>),
-    /// `*n …`; `None` for the null array.
-    Array(Option<Vec<Reply>>),
-}
 
 /// A `redis-server` child, run as the docs recommend for a cluster of nodes:
 /// `appendonly yes`, `appendfsync always`, no RDB snapshots. Killed on drop.
@@ -153,15 +137,7 @@ impl RedisServer {
 
     /// Sends one command on a fresh connection and reads its reply.
     pub fn command(&self, args: &[&str]) -> anyhow::Result<Reply> {
-        let addr = ([127, 0, 0, 1], self.port).into();
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let mut out = format!("*{}\r\n", args.len());
-        for a in args {
-            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        stream.write_all(out.as_bytes())?;
-        read_reply(&mut BufReader::new(stream))
+        resp::command(self.port, args)
     }
 
     /// `INFO <section>` as `field → value`.
@@ -201,40 +177,4 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill_now();
     }
-}
-
-fn read_line(r: &mut impl BufRead) -> anyhow::Result<String> {
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        bail!("connection closed mid-reply");
-    }
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-}
-
-fn read_reply(r: &mut impl BufRead) -> anyhow::Result<Reply> {
-    let line = read_line(r)?;
-    let (kind, rest) = line.split_at(1.min(line.len()));
-    Ok(match kind {
-        "+" => Reply::Simple(rest.to_owned()),
-        "-" => Reply::Error(rest.to_owned()),
-        ":" => Reply::Int(rest.parse()?),
-        "$" => match rest.parse::<i64>()? {
-            n if n < 0 => Reply::Bulk(None),
-            n => {
-                let mut buf = vec![0; n as usize + 2];
-                std::io::Read::read_exact(r, &mut buf)?;
-                buf.truncate(n as usize);
-                Reply::Bulk(Some(String::from_utf8_lossy(&buf).into_owned()))
-            }
-        },
-        "*" => match rest.parse::<i64>()? {
-            n if n < 0 => Reply::Array(None),
-            n => Reply::Array(Some(
-                (0..n)
-                    .map(|_| read_reply(r))
-                    .collect::<anyhow::Result<_>>()?,
-            )),
-        },
-        _ => bail!("not a RESP reply: {line:?}"),
-    })
 }

@@ -10,7 +10,8 @@ use reqwest::{Response, StatusCode};
 use switchyard_tests::SseReader;
 use tokio::time::Instant;
 
-use crate::support::{Session, get_stream, node_of, number_of};
+use crate::admin::number_of;
+use crate::support::{Session, get_stream, node_of};
 
 /// Everything the follower saw, in arrival order.
 #[derive(Debug, Default)]

@@ -3,7 +3,8 @@
 //!
 //! - `push`: 10,000 admin pushes to random nodes while a client follows its GET stream;
 //!   the stream's node is killed with SIGKILL midway; every push arrives exactly once, in
-//!   order (`follower`: the resuming client; `pusher`: the pushing tasks).
+//!   order (`follower`: the resuming client; `pusher`: the pushing tasks; `push_check`: the
+//!   counts and what they must be).
 //! - `redis_restart`: Redis stopped (SIGTERM, SIGKILL) and started again under an open
 //!   session: 503 meanwhile, heartbeats go on, nothing acknowledged is lost
 //!   (`raw_stream`: a stream reader that counts keep-alive comments).
@@ -11,13 +12,15 @@
 //! - `conformance`: both conformance requirement sets through the balancer, with the same
 //!   baseline as against one node (the runner is the conformance binary's `suite.rs`).
 //! - `interop`: the Python and TypeScript SDK drivers through the balancer.
-//! - `support`: a raw Streamable HTTP client for these tests.
+//! - `support`: a raw Streamable HTTP client for these tests; `admin`: the push API.
 
+mod admin;
 mod budget;
 mod conformance;
 mod follower;
 mod interop;
 mod push;
+mod push_check;
 mod pusher;
 mod raw_stream;
 mod redis_restart;

@@ -2,21 +2,22 @@
 //! node holding the stream is killed with SIGKILL midway; the client resumes through the
 //! balancer and must receive every acknowledged push exactly once, in log order.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use switchyard_protocol::event_id::EventId;
 use switchyard_tests::Cluster;
 use tokio::time::Instant;
 
+use crate::admin::Dice;
 use crate::follower::{Received, follow};
+use crate::push_check::KillRun;
 use crate::pusher::{Pushed, Pushers};
-use crate::support::{Dice, client, get_stream, initialize, node_of};
+use crate::support::{client, get_stream, initialize, node_of};
 
-const MESSAGES: u64 = 10_000;
+pub(crate) const MESSAGES: u64 = 10_000;
 const CONCURRENCY: u64 = 16;
 /// The whole test, on a busy 2-core machine with debug builds.
 const DEADLINE: Duration = Duration::from_secs(400);
@@ -51,6 +52,14 @@ async fn ten_thousand_pushes_survive_a_sigkill_of_the_stream_node() {
 
     let mut targets: Vec<String> = (0..cluster.len()).map(|i| cluster.node_url(i)).collect();
     targets.push(cluster.url());
+    let names: BTreeMap<String, String> = (0..cluster.len())
+        .map(|i| (cluster.node_url(i), cluster.node_id(i).to_owned()))
+        .chain([(cluster.url(), "nginx".to_owned())])
+        .collect();
+    let survivors: Vec<String> = (0..cluster.len())
+        .filter(|&i| i != holder)
+        .map(|i| cluster.node_url(i))
+        .collect();
     let pushers = Pushers {
         http: http.clone(),
         targets: Arc::new(targets),
@@ -104,94 +113,12 @@ async fn ten_thousand_pushes_survive_a_sigkill_of_the_stream_node() {
             cluster.nginx().error_log()
         ),
     }
-    let pushing = started.elapsed();
-    check(&cluster, holder, acked_at_kill, &pushed, &received, pushing);
-}
-
-fn seq(id: &str) -> u64 {
-    id.parse::<EventId>()
-        .unwrap_or_else(|_| panic!("not an event id: {id}"))
-        .seq
-}
-
-/// The counts, printed, then the assertions.
-fn check(
-    cluster: &Cluster,
-    holder: usize,
-    acked_at_kill: usize,
-    pushed: &Pushed,
-    got: &Received,
-    took: Duration,
-) {
-    let acks: BTreeMap<String, u64> = (0..MESSAGES)
-        .map(|n| (pushed.acks[n as usize].clone().expect("acknowledged"), n))
-        .collect();
-    let events: Vec<(String, u64)> = got
-        .events
-        .iter()
-        .filter(|(_, n)| *n < MESSAGES)
-        .cloned()
-        .collect();
-    let mut seen = HashSet::new();
-    let duplicated = events
-        .iter()
-        .filter(|(id, _)| !seen.insert(id.clone()))
-        .count();
-    let received = acks.keys().filter(|id| seen.contains(*id)).count();
-    let lost = acks.len() - received;
-    let orphans: Vec<&(String, u64)> = events
-        .iter()
-        .filter(|(id, _)| !acks.contains_key(id))
-        .collect();
-    println!(
-        "cluster push: sent {} (acknowledged), received {received}, duplicated {duplicated}, \
-         lost {lost}; {} HTTP attempts, {} numbers retried after a failed attempt, {} events \
-         logged by unacknowledged attempts; {} killed at {acked_at_kill} acks; {} pushes in \
-         {took:?}; reconnects: {:?}",
-        acks.len(),
-        pushed.attempts,
-        pushed.retried.len(),
-        orphans.len(),
-        cluster.node_id(holder),
-        MESSAGES,
-        got.reconnects,
-    );
-    assert_eq!(
-        acks.len() as u64,
-        MESSAGES,
-        "every push has its own event id"
-    );
-    assert_eq!((duplicated, lost), (0, 0), "no event twice, none missing");
-    // An event no push acknowledged can only come from an attempt that failed.
-    for (id, n) in &orphans {
-        assert!(
-            pushed.retried.contains(n),
-            "event {id} carries {n}, which no failed attempt sent: {:?}",
-            pushed.failures
-        );
-    }
-    // In log order, i.e. in the order of the acknowledged event ids.
-    let positions: Vec<u64> = events.iter().map(|(id, _)| seq(id)).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "events arrived out of log order"
-    );
-    let mut by_position: Vec<(u64, u64)> = acks.iter().map(|(id, n)| (seq(id), *n)).collect();
-    by_position.sort_unstable();
-    let expected: Vec<u64> = by_position.iter().map(|(_, n)| *n).collect();
-    let delivered: Vec<u64> = events
-        .iter()
-        .filter(|(id, _)| acks.contains_key(id))
-        .map(|(_, n)| *n)
-        .collect();
-    assert!(
-        delivered == expected,
-        "the pushes arrived in another order than their ids"
-    );
-    assert!(
-        !got.reconnects.is_empty() && got.node != cluster.node_id(holder),
-        "the stream should have moved off the killed {}: {:?}",
-        cluster.node_id(holder),
-        got.reconnects
-    );
+    let run = KillRun {
+        killed: cluster.node_id(holder).to_owned(),
+        acked_at_kill,
+        survivors,
+        names,
+        took: started.elapsed(),
+    };
+    run.check(&pushed, &received);
 }

@@ -1,7 +1,7 @@
 //! Concurrent pushes through the admin API to random nodes (their own ports or the
 //! balancer), retrying elsewhere whatever was not acknowledged.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -9,7 +9,8 @@ use anyhow::bail;
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
-use crate::support::{Dice, Session, acknowledged_id, numbered, push};
+use crate::admin::{Dice, acknowledged_id, numbered, push};
+use crate::support::Session;
 
 /// Attempts for one message before the test gives up on it.
 const ATTEMPTS: usize = 200;
@@ -26,6 +27,8 @@ pub(crate) struct Pushed {
     pub(crate) attempts: usize,
     /// Why attempts failed (first few).
     pub(crate) failures: Vec<String>,
+    /// Failed attempts by target base URL.
+    pub(crate) failed_at: BTreeMap<String, usize>,
 }
 
 /// Shared by the pushing tasks.
@@ -83,6 +86,7 @@ impl Pushers {
             let mut log = self.log.lock().expect("lock");
             log.attempts += 1;
             log.retried.insert(n);
+            *log.failed_at.entry(target.clone()).or_default() += 1;
             if log.failures.len() < 20 {
                 log.failures.push(format!("push {n}: {failure}"));
             }

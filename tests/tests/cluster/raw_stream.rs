@@ -9,6 +9,9 @@ use bytes::BytesMut;
 use switchyard_protocol::sse::{Decoder, Event};
 use tokio::time::Instant;
 
+use crate::admin::number_of;
+use crate::support::STEP;
+
 /// A GET stream as a client sees it.
 pub(crate) struct RawStream {
     response: reqwest::Response,
@@ -91,5 +94,19 @@ impl RawStream {
             }
         }
         Ok(())
+    }
+
+    /// Reads `count` numbered events; their ids, checking the numbers run from `first`.
+    pub(crate) async fn read_numbered(&mut self, first: u64, count: u64) -> Vec<String> {
+        let mut ids = Vec::new();
+        for n in first..first + count {
+            let e = self
+                .next_message(STEP)
+                .await
+                .unwrap_or_else(|e| panic!("event {n}: {e:#}"));
+            assert_eq!(number_of(&e.data), Some(n), "in order, once each: {e:?}");
+            ids.push(e.id.expect("an event id"));
+        }
+        ids
     }
 }

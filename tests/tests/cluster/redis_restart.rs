@@ -9,45 +9,14 @@ use switchyard_protocol::event_id::EventId;
 use switchyard_tests::{Cluster, Signal};
 use tokio::time::Instant;
 
+use crate::admin::{numbered, push, push_all};
 use crate::raw_stream::RawStream;
-use crate::support::{
-    STEP, Session, acknowledged_id, client, echo, get_stream, initialize, number_of, numbered, push,
-};
+use crate::support::{STEP, client, echo, get_stream, initialize};
 
 /// Pushes acknowledged before the stop, and after the restart.
 const BEFORE: u64 = 100;
 const AFTER: u64 = 20;
 const RECOVERY: Duration = Duration::from_secs(30);
-
-/// Pushes `range` to the nodes in turn; the acknowledged ids.
-async fn push_all(
-    cluster: &Cluster,
-    http: &reqwest::Client,
-    s: &Session,
-    range: std::ops::Range<u64>,
-) -> Vec<String> {
-    let mut ids = Vec::new();
-    for n in range {
-        let base = cluster.node_url(n as usize % cluster.len());
-        let r = push(http, &base, s, &numbered(n)).await.expect("push");
-        ids.push(acknowledged_id(r).await);
-    }
-    ids
-}
-
-/// Reads `count` numbered events; their ids, checking the numbers run from `first`.
-async fn read_numbered(stream: &mut RawStream, first: u64, count: u64) -> Vec<String> {
-    let mut ids = Vec::new();
-    for n in first..first + count {
-        let e = stream
-            .next_message(STEP)
-            .await
-            .unwrap_or_else(|e| panic!("event {n}: {e:#}"));
-        assert_eq!(number_of(&e.data), Some(n), "in order, once each: {e:?}");
-        ids.push(e.id.expect("an event id"));
-    }
-    ids
-}
 
 fn epoch(id: &str) -> String {
     id.parse::<EventId>().expect("an event id").epoch
@@ -68,7 +37,7 @@ async fn restart_keeps_what_was_acknowledged(signal: Signal) {
 
     let mut acked = push_all(&cluster, &http, &session, 0..BEFORE).await;
     assert_eq!(
-        read_numbered(&mut stream, 0, BEFORE).await,
+        stream.read_numbered(0, BEFORE).await,
         acked,
         "live, before the stop"
     );
@@ -121,7 +90,7 @@ async fn restart_keeps_what_was_acknowledged(signal: Signal) {
         "the AOF kept the log's epoch"
     );
     assert_eq!(
-        read_numbered(&mut stream, BEFORE, AFTER).await,
+        stream.read_numbered(BEFORE, AFTER).await,
         later,
         "the stream opened before the stop receives what was pushed after the restart"
     );
@@ -134,7 +103,7 @@ async fn restart_keeps_what_was_acknowledged(signal: Signal) {
         .expect("GET");
     assert_eq!(response.status(), StatusCode::OK, "{response:?}");
     let mut resumed = RawStream::new(response);
-    let replayed = read_numbered(&mut resumed, 0, BEFORE + AFTER).await;
+    let replayed = resumed.read_numbered(0, BEFORE + AFTER).await;
     let lost = acked.iter().filter(|id| !replayed.contains(id)).count();
     println!(
         "cluster redis restart (SIG{}): {} acknowledged ({BEFORE} before, {AFTER} after), \
