@@ -107,7 +107,11 @@ async fn positions_per_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
     let mut ids = HashSet::new();
     for round in 1..=5u64 {
         for (k, stream) in streams.into_iter().enumerate() {
-            let node = if (round as usize + k).is_multiple_of(2) { a } else { b };
+            let node = if (round as usize + k).is_multiple_of(2) {
+                a
+            } else {
+                b
+            };
             let d = data(&format!("{stream}-{round}"));
             let id = append(node, &s, stream, &d).await;
             assert_eq!(
