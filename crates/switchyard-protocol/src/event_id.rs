@@ -6,8 +6,10 @@
 //! - The epoch changes whenever an event log is created afresh (a restarted in-memory node,
 //!   a flushed Redis). A `Last-Event-ID` from another epoch is detected, never silently
 //!   replayed from the wrong place.
-//! - The stream is `g` for the session's standalone GET stream, or `r<n>` for the response
-//!   stream of one POST. A resumption with `Last-Event-ID` resumes exactly that stream.
+//! - The stream is `g` for the one stream of an HTTP+SSE (2024-11-05) session, or `r<n>` for
+//!   any stream of a Streamable HTTP session — the response stream of one POST, or a
+//!   standalone GET stream — where `n` is a random 64-bit number minted by the node that
+//!   opens it. A resumption with `Last-Event-ID` resumes exactly that stream.
 //! - Positions start at 1 and grow by one per event in the stream; the priming event of a
 //!   stream has position 0.
 //!
@@ -19,9 +21,10 @@ use std::str::FromStr;
 /// A stream within a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StreamId {
-    /// The session's standalone GET stream (server-initiated messages).
+    /// The one stream of an HTTP+SSE (2024-11-05) session (`/sse`).
     Get,
-    /// The response stream of the `n`th POST of the session that opened one.
+    /// A Streamable HTTP stream: a POST's response stream or a standalone GET stream,
+    /// named by a random number.
     Request(u64),
 }
 
