@@ -16,7 +16,6 @@
 //!   or DELETE, per-request log level.
 //! - `modern_listen`: `subscriptions/listen` on one node and across nodes (Redis).
 //! - `modern_mrtr`: multi round-trip requests and their sealed `requestState`.
-//! - `modern_redis`: a `redis-server` for the multi-node cases.
 
 mod cancel;
 mod legacy_sse;
@@ -25,7 +24,6 @@ mod modern_headers;
 mod modern_listen;
 mod modern_mrtr;
 mod modern_params;
-mod modern_redis;
 mod modern_results;
 mod modern_support;
 mod rejections;

@@ -17,25 +17,6 @@ const BAD: StatusCode = StatusCode::BAD_REQUEST;
 /// A change to a well-formed request body.
 type BodyEdit = fn(&mut Value);
 
-/// A demo client's email, read the modern way.
-async fn some_email(wire: &Wire) -> String {
-    let read = wire
-        .modern_call(&modern(
-            900,
-            "resources/read",
-            json!({"uri": "clients://all"}),
-        ))
-        .await;
-    let text = read["result"]["contents"][0]["text"]
-        .as_str()
-        .unwrap_or_else(|| panic!("clients://all has no text: {read}"));
-    let all: Value = serde_json::from_str(text).expect("clients://all is JSON");
-    all["clients"][0]["email"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no client email in {text}"))
-        .to_owned()
-}
-
 #[tokio::test]
 async fn missing_protocol_version_header_is_header_mismatch() {
     let wire = Wire::start("demo");
@@ -166,7 +147,7 @@ async fn mcp_method_header_must_be_present_and_equal() {
 #[tokio::test]
 async fn mcp_name_header_must_be_present_and_equal() {
     let wire = Wire::start("demo");
-    let email = some_email(&wire).await;
+    let email = wire.demo_email().await;
     let requests = [
         modern(
             1,

@@ -4,9 +4,8 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchyard_tests::{Node, SseReader};
+use switchyard_tests::{Node, RedisServer, SseReader};
 
-use crate::modern_redis::RedisServer;
 use crate::modern_support::{META_SUBSCRIPTION_ID, modern, result_of};
 use crate::support::{SESSION, STEP, Wire, content_type};
 
@@ -89,19 +88,6 @@ async fn call(wire: &Wire, id: i64, name: &str, arguments: Value) -> Value {
     answer
 }
 
-async fn demo_email(wire: &Wire) -> String {
-    let read = wire
-        .modern_call(&modern(
-            1,
-            "resources/read",
-            json!({"uri": "clients://all"}),
-        ))
-        .await;
-    let all: Value = serde_json::from_str(read["result"]["contents"][0]["text"].as_str().unwrap())
-        .expect("clients://all is JSON");
-    all["clients"][0]["email"].as_str().unwrap().to_owned()
-}
-
 fn booking(email: &str, day: u32) -> Value {
     json!({
         "client_email": email,
@@ -113,7 +99,7 @@ fn booking(email: &str, day: u32) -> Value {
 #[tokio::test]
 async fn demo_listeners_get_exactly_what_they_opted_into() {
     let wire = Wire::start("demo");
-    let email = demo_email(&wire).await;
+    let email = wire.demo_email().await;
 
     // The demo's tools and prompts never change: those parts of the filter are not honoured.
     let mut updates = Listener::open(

@@ -30,16 +30,7 @@ fn demo_with_ttls() -> Wire {
 #[tokio::test]
 async fn every_result_has_result_type_server_info_and_caching_hints() {
     let wire = demo_with_ttls();
-    let read = wire
-        .modern_call(&modern(
-            1,
-            "resources/read",
-            json!({"uri": "clients://all"}),
-        ))
-        .await;
-    let all: Value = serde_json::from_str(read["result"]["contents"][0]["text"].as_str().unwrap())
-        .expect("clients://all is JSON");
-    let email = all["clients"][0]["email"].as_str().unwrap().to_owned();
+    let email = wire.demo_email().await;
 
     // (method, params, the ttlMs it must carry if cacheable)
     let cases: Vec<(&str, Value, Option<u64>)> = vec![

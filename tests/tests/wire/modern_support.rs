@@ -135,6 +135,25 @@ impl Wire {
         let response = self.post_modern(body).send().await.expect("POST");
         modern_answer(response, body).await
     }
+
+    /// A `demo` client's email, read the modern way from `clients://all`.
+    pub(crate) async fn demo_email(&self) -> String {
+        let read = self
+            .modern_call(&modern(
+                900,
+                "resources/read",
+                json!({"uri": "clients://all"}),
+            ))
+            .await;
+        let text = read["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap_or_else(|| panic!("clients://all has no text: {read}"));
+        let all: Value = serde_json::from_str(text).expect("clients://all is JSON");
+        all["clients"][0]["email"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no client email in {text}"))
+            .to_owned()
+    }
 }
 
 /// The response to `request`: 200, no `Mcp-Session-Id`, JSON or SSE.
