@@ -85,7 +85,9 @@ pub(crate) struct FanoutReport {
     pub(crate) received: u64,
     pub(crate) lost: u64,
     pub(crate) duplicates: u64,
-    /// Messages that arrived after a later-numbered one.
+    /// Messages that arrived after a later message of the same push connection. A connection
+    /// pushes its next message only once node A accepted the previous one, so any such
+    /// inversion is a real ordering fault (messages of different connections may interleave).
     pub(crate) out_of_order: u64,
     /// Push → arrival on node B's stream.
     pub(crate) latency: LatencySummary,
@@ -126,25 +128,24 @@ pub(crate) struct Received {
     /// Arrivals per seq.
     pub(crate) seen: Vec<u8>,
     pub(crate) out_of_order: u64,
+    /// The highest seq seen so far from each push connection (`seq % lanes`).
+    highest: Vec<Option<u64>>,
+    measure_from: u64,
 }
 
 impl Received {
-    fn new(total: u64) -> Self {
+    fn new(total: u64, lanes: u64, measure_from: u64) -> Self {
         Self {
             hist: summary::histogram(),
             seen: vec![0; total as usize],
             out_of_order: 0,
+            highest: vec![None; lanes.max(1) as usize],
+            measure_from,
         }
     }
 
-    /// Notes one arrival; only seqs at or past `measure_from` go into the histogram.
-    pub(crate) fn note(
-        &mut self,
-        seq: u64,
-        latency_ns: u64,
-        measure_from: u64,
-        highest: &mut Option<u64>,
-    ) {
+    /// Notes one arrival; only seqs at or past `measure_from` are timed.
+    pub(crate) fn note(&mut self, seq: u64, latency_ns: u64) {
         let Some(slot) = self.seen.get_mut(seq as usize) else {
             return;
         };
@@ -152,11 +153,13 @@ impl Received {
         if *slot > 1 {
             return;
         }
+        let lanes = self.highest.len() as u64;
+        let highest = &mut self.highest[(seq % lanes) as usize];
         if highest.is_some_and(|h| seq < h) {
             self.out_of_order += 1;
         }
         *highest = Some(highest.map_or(seq, |h| h.max(seq)));
-        if seq >= measure_from {
+        if seq >= self.measure_from {
             summary::record(&mut self.hist, Duration::from_nanos(latency_ns));
         }
     }
@@ -165,14 +168,11 @@ impl Received {
 async fn read_stream(
     mut body: Incoming,
     base: Instant,
-    total: u64,
-    measure_from: u64,
+    mut got: Received,
     arrived: Arc<AtomicU64>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Received {
-    let mut got = Received::new(total);
     let mut decoder = SseDecoder::default();
-    let mut highest = None;
     loop {
         let frame = tokio::select! {
             f = body.frame() => f,
@@ -189,7 +189,7 @@ async fn read_stream(
         while let Some(event) = decoder.next_event() {
             if let Some((seq, t)) = parse_tick(&event) {
                 let now = nanos_since(base);
-                got.note(seq, now.saturating_sub(t), measure_from, &mut highest);
+                got.note(seq, now.saturating_sub(t));
                 arrived.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -321,8 +321,7 @@ pub(crate) fn run(args: FanoutArgs) -> anyhow::Result<()> {
         let reader = tokio::spawn(read_stream(
             body,
             base,
-            total,
-            measure_from,
+            Received::new(total, args.connections, measure_from),
             arrived.clone(),
             stop_rx,
         ));
@@ -411,18 +410,30 @@ mod tests {
     }
 
     #[test]
-    fn arrivals_count_duplicates_and_order() {
-        let mut r = Received::new(10);
-        let mut highest = None;
-        for (seq, lat) in [(0, 5), (2, 5), (1, 7_000), (2, 5), (3, 9_000), (99, 1)] {
-            r.note(seq, lat * 1000, 1, &mut highest);
+    fn arrivals_count_duplicates_and_order_per_connection() {
+        // Two push connections: even seqs on one, odd on the other.
+        let mut r = Received::new(10, 2, 1);
+        let arrivals = [
+            (0, 5),
+            (3, 5),
+            (2, 6),
+            (3, 5),
+            (4, 9_000),
+            (1, 7_000),
+            (99, 1),
+        ];
+        for (seq, lat_us) in arrivals {
+            r.note(seq, lat_us * 1000);
         }
-        assert_eq!(&r.seen[..5], &[1, 1, 2, 1, 0]);
-        assert_eq!(r.out_of_order, 1, "1 after 2");
+        assert_eq!(&r.seen[..6], &[1, 1, 1, 2, 1, 0]);
+        assert_eq!(
+            r.out_of_order, 1,
+            "1 after 3 on the odd connection; 2 after 3 is across connections"
+        );
         let s = summary::summarize(&r.hist);
         assert_eq!(
-            s.count, 3,
-            "seq 0 is warm-up, the duplicate and the unknown seq are not timed"
+            s.count, 4,
+            "seq 0 is warm-up; the duplicate and the unknown seq are not timed"
         );
         assert!((s.max_ms - 9.0).abs() < 0.01, "{}", s.max_ms);
     }

@@ -372,7 +372,7 @@ pub(crate) fn markdown(r: &Results, analysis: Option<&str>) -> String {
         );
         let _ = writeln!(
             w,
-            "| pushed | accepted | received | lost | duplicates | out of order | p50 ms | p99 ms | p99.9 ms | max ms | push RTT p99 ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| pushed | accepted | received | lost | duplicates | reordered within a push connection | p50 ms | p99 ms | p99.9 ms | max ms | push RTT p99 ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         let errs: u64 = f.push_errors.values().sum();
         let _ = writeln!(
