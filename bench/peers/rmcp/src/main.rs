@@ -50,7 +50,9 @@ impl ServerHandler for Echo {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let service: StreamableHttpService<Echo, LocalSessionManager> = StreamableHttpService::new(
         || Ok(Echo::new()),
         Default::default(),
