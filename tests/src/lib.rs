@@ -17,9 +17,12 @@
 //!   ([`Nginx`]).
 //! - `signal`: [`Signal`]s to child processes; free ports.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
+//! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
+//!   judgement.
 
 mod cluster;
 mod command;
+pub mod conformance;
 pub mod drivers;
 mod nginx;
 mod node;

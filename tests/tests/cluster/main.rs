@@ -9,8 +9,8 @@
 //!   session: 503 meanwhile, heartbeats go on, nothing acknowledged is lost
 //!   (`raw_stream`: a stream reader that counts keep-alive comments).
 //! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
-//! - `conformance`: both conformance requirement sets through the balancer, with the same
-//!   baseline as against one node (the runner is the conformance binary's `suite.rs`).
+//! - `conformance`: both conformance requirement sets through the balancer, run and judged
+//!   as against one node ([`switchyard_tests::conformance`]).
 //! - `interop`: the Python and TypeScript SDK drivers through the balancer.
 //! - `support`: a raw Streamable HTTP client for these tests; `admin`: the push API.
 
@@ -24,6 +24,4 @@ mod push_check;
 mod pusher;
 mod raw_stream;
 mod redis_restart;
-#[path = "../conformance/suite.rs"]
-mod suite;
 mod support;
