@@ -40,6 +40,20 @@ pub const SSE_STEPS: &[&str] = &[
     "closed session answers 404",
 ];
 
+/// The steps the modern (2026-07-28) drivers of both SDKs report.
+pub const MODERN_STEPS: &[&str] = &[
+    "server/discover",
+    "tools/list",
+    "resources/read clients://all",
+    "tools/call get_client",
+    "resources/read template",
+    "prompts/get client_summary",
+    "subscriptions/listen + notifications/resources/updated",
+    "elicitation as a multi round-trip request",
+    "progress",
+    "stateless wire",
+];
+
 /// The interop venv's Python; panics with the install command when it is missing.
 fn python() -> PathBuf {
     let py = interop_dir("python").join(".venv/bin/python");
@@ -62,13 +76,32 @@ pub fn python_driver(script: &str) -> Command {
     cmd
 }
 
-/// `node <script>` in `tests/interop/ts`; panics when the SDK is not installed.
+/// `node <script>` in `tests/interop/ts` with the TypeScript SDK v1
+/// (`@modelcontextprotocol/sdk`); panics when it is not installed.
 pub fn ts_driver(script: &str) -> Command {
+    node_driver("@modelcontextprotocol/sdk", "the TypeScript SDK", script)
+}
+
+/// `node <script>` in `tests/interop/ts` with the TypeScript SDK v2 client package
+/// (`@modelcontextprotocol/client`), which speaks 2026-07-28 (v1 does not); panics when it is
+/// not installed.
+pub fn ts_v2_driver(script: &str) -> Command {
+    node_driver(
+        "@modelcontextprotocol/client",
+        "the TypeScript SDK v2 client",
+        script,
+    )
+}
+
+/// `node <script>` in `tests/interop/ts`, once `package` (`what`, for the message) is there.
+fn node_driver(package: &str, what: &str, script: &str) -> Command {
     let dir = interop_dir("ts");
     assert!(
-        dir.join("node_modules/@modelcontextprotocol/sdk/package.json")
+        dir.join("node_modules")
+            .join(package)
+            .join("package.json")
             .is_file(),
-        "the TypeScript SDK is not installed: run scripts/test, or `npm ci` in {}",
+        "{what} is not installed: run scripts/test, or `npm ci` in {}",
         dir.display()
     );
     let mut cmd = Command::new("node");

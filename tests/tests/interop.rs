@@ -1,77 +1,20 @@
-//! The official SDK clients (Python `mcp`, TypeScript `@modelcontextprotocol/sdk` v1) against a
-//! real `demo` node: one test per driver. The drivers live in `tests/interop/{python,ts}`;
+//! The official SDK clients (Python `mcp`, TypeScript `@modelcontextprotocol/sdk` v1 and the
+//! v2 client) against a real `demo` node: one test per driver. The drivers live in
+//! `tests/interop/{python,ts}` (run as commands by [`switchyard_tests::drivers`]);
 //! `scripts/test` installs their dependencies.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use switchyard_tests::{CutProxy, Finished, Node, interop_dir, run};
+use switchyard_tests::drivers::{
+    DRIVER_DEADLINE, MODERN_STEPS, SSE_STEPS, STREAMABLE_STEPS, python_driver, ts_driver,
+    ts_v2_driver,
+};
+use switchyard_tests::{CutProxy, Finished, Node, run};
 use tokio::process::Command;
 
-/// A driver's whole run, including its SDK's reconnection back-off.
-const DRIVER_DEADLINE: Duration = Duration::from_secs(120);
-
-/// The steps both Streamable HTTP drivers report.
-const STREAMABLE_STEPS: &[&str] = &[
-    "initialize",
-    "tools/list",
-    "resources/read clients://all",
-    "tools/call get_client",
-    "resources/read template",
-    "prompts/get client_summary",
-    "resources/subscribe + notifications/resources/updated",
-    "progress",
-    "DELETE",
-    "deleted session answers 404",
-    "resumption",
+/// The Python driver's extra steps: `log_level` is a per-request opt-in.
+const PYTHON_LOG_STEPS: &[&str] = &[
+    "no log messages without a log level",
+    "log messages with a log level",
 ];
-
-/// The steps both HTTP+SSE (2024-11-05) drivers report.
-const SSE_STEPS: &[&str] = &[
-    "initialize",
-    "tools/list",
-    "resources/read clients://all",
-    "tools/call get_client",
-    "resources/read template",
-    "prompts/get client_summary",
-    "resources/subscribe + notifications/resources/updated",
-    "progress",
-    "POST /messages answers 2xx",
-    "closed session answers 404",
-];
-
-fn python() -> PathBuf {
-    let py = interop_dir("python").join(".venv/bin/python");
-    assert!(
-        py.is_file(),
-        "{} is missing: run scripts/test, or `python3 -m venv tests/interop/python/.venv && \
-         tests/interop/python/.venv/bin/pip install -r tests/interop/python/requirements.txt`",
-        py.display()
-    );
-    py
-}
-
-fn python_driver(script: &str) -> Command {
-    let mut cmd = Command::new(python());
-    cmd.current_dir(interop_dir("python"))
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .arg(script);
-    cmd
-}
-
-fn ts_driver(script: &str) -> Command {
-    let dir = interop_dir("ts");
-    assert!(
-        dir.join("node_modules/@modelcontextprotocol/sdk/package.json")
-            .is_file(),
-        "the TypeScript SDK is not installed: run scripts/test, or `npm ci` in {}",
-        dir.display()
-    );
-    let mut cmd = Command::new("node");
-    cmd.current_dir(&dir).arg(script);
-    cmd
-}
 
 /// A node, and a proxy in front of it that cuts the first stream carrying progress right
 /// after its first progress notification.
@@ -83,6 +26,12 @@ async fn node_and_cut_proxy() -> (Node, CutProxy) {
     (node, proxy)
 }
 
+/// `cmd` with the Streamable HTTP URL of `node` and the cutting proxy's.
+fn with_cut_urls(cmd: &mut Command, node: &Node, proxy: &CutProxy) {
+    cmd.args(["--url", &node.mcp_url()])
+        .args(["--cut-url", &format!("{}/mcp", proxy.url())]);
+}
+
 fn assert_cut_once(proxy: &CutProxy, out: &Finished) {
     assert_eq!(
         proxy.cuts(),
@@ -92,104 +41,66 @@ fn assert_cut_once(proxy: &CutProxy, out: &Finished) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_sdk_streamable_http() {
-    let (node, proxy) = node_and_cut_proxy().await;
-    let mut cmd = python_driver("driver_streamable_http.py");
-    cmd.args(["--url", &node.mcp_url()])
-        .args(["--cut-url", &format!("{}/mcp", proxy.url())]);
+/// Runs a driver on its own and prints what it did.
+async fn run_driver(cmd: Command) -> Finished {
     let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
     println!("{out}");
+    out
+}
+
+/// A Streamable HTTP driver, resuming through the cutting proxy.
+async fn streamable(mut cmd: Command) {
+    let (node, proxy) = node_and_cut_proxy().await;
+    with_cut_urls(&mut cmd, &node, &proxy);
+    let out = run_driver(cmd).await;
     out.assert_steps_passed(STREAMABLE_STEPS);
     assert_cut_once(&proxy, &out);
+}
+
+/// An HTTP+SSE (2024-11-05) driver.
+async fn legacy_sse(mut cmd: Command) {
+    let node = Node::start("demo");
+    cmd.args(["--url", &node.sse_url()]);
+    run_driver(cmd).await.assert_steps_passed(SSE_STEPS);
+}
+
+/// A modern (2026-07-28) driver: the steps of both SDKs, then `extra_steps`.
+async fn modern(mut cmd: Command, extra_steps: &[&str]) {
+    let node = Node::start("demo");
+    cmd.args(["--url", &node.mcp_url()]);
+    run_driver(cmd)
+        .await
+        .assert_steps_passed(&[MODERN_STEPS, extra_steps].concat());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_streamable_http() {
+    streamable(python_driver("driver_streamable_http.py")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_sse() {
-    let node = Node::start("demo");
-    let mut cmd = python_driver("driver_sse.py");
-    cmd.args(["--url", &node.sse_url()]);
-    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
-    println!("{out}");
-    out.assert_steps_passed(SSE_STEPS);
+    legacy_sse(python_driver("driver_sse.py")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_streamable_http() {
-    let (node, proxy) = node_and_cut_proxy().await;
-    let mut cmd = ts_driver("streamable_http.mjs");
-    cmd.args(["--url", &node.mcp_url()])
-        .args(["--cut-url", &format!("{}/mcp", proxy.url())]);
-    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
-    println!("{out}");
-    out.assert_steps_passed(STREAMABLE_STEPS);
-    assert_cut_once(&proxy, &out);
+    streamable(ts_driver("streamable_http.mjs")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_sse() {
-    let node = Node::start("demo");
-    let mut cmd = ts_driver("sse.mjs");
-    cmd.args(["--url", &node.sse_url()]);
-    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
-    println!("{out}");
-    out.assert_steps_passed(SSE_STEPS);
-}
-
-/// The steps the modern (2026-07-28) drivers of both SDKs report.
-const MODERN_STEPS: &[&str] = &[
-    "server/discover",
-    "tools/list",
-    "resources/read clients://all",
-    "tools/call get_client",
-    "resources/read template",
-    "prompts/get client_summary",
-    "subscriptions/listen + notifications/resources/updated",
-    "elicitation as a multi round-trip request",
-    "progress",
-    "stateless wire",
-];
-
-/// The Python driver's extra steps: `log_level` is a per-request opt-in.
-const PYTHON_LOG_STEPS: &[&str] = &[
-    "no log messages without a log level",
-    "log messages with a log level",
-];
-
-/// The TypeScript SDK v2 client package (`@modelcontextprotocol/client`), which speaks
-/// 2026-07-28; v1 (`@modelcontextprotocol/sdk`) does not.
-fn ts_v2_driver(script: &str) -> Command {
-    let dir = interop_dir("ts");
-    assert!(
-        dir.join("node_modules/@modelcontextprotocol/client/package.json")
-            .is_file(),
-        "the TypeScript SDK v2 client is not installed: run scripts/test, or `npm ci` in {}",
-        dir.display()
-    );
-    let mut cmd = Command::new("node");
-    cmd.current_dir(&dir).arg(script);
-    cmd
+    legacy_sse(ts_driver("sse.mjs")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_modern_stateless() {
-    let node = Node::start("demo");
-    let mut cmd = python_driver("driver_modern.py");
-    cmd.args(["--url", &node.mcp_url()]);
-    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
-    println!("{out}");
-    out.assert_steps_passed(MODERN_STEPS);
-    out.assert_steps_passed(PYTHON_LOG_STEPS);
+    modern(python_driver("driver_modern.py"), PYTHON_LOG_STEPS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_v2_modern_stateless() {
-    let node = Node::start("demo");
-    let mut cmd = ts_v2_driver("modern.mjs");
-    cmd.args(["--url", &node.mcp_url()]);
-    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
-    println!("{out}");
-    out.assert_steps_passed(MODERN_STEPS);
+    modern(ts_v2_driver("modern.mjs"), &[]).await;
 }
 
 /// Official clients of both eras on one node at the same time: the TypeScript v1 client in a
@@ -199,9 +110,7 @@ async fn typescript_sdk_v2_modern_stateless() {
 async fn legacy_and_modern_sdk_clients_share_a_node() {
     let (node, proxy) = node_and_cut_proxy().await;
     let mut legacy = ts_driver("streamable_http.mjs");
-    legacy
-        .args(["--url", &node.mcp_url()])
-        .args(["--cut-url", &format!("{}/mcp", proxy.url())]);
+    with_cut_urls(&mut legacy, &node, &proxy);
     let mut modern = python_driver("driver_modern.py");
     modern.args(["--url", &node.mcp_url()]);
     let (legacy, modern) = tokio::join!(run(legacy, DRIVER_DEADLINE), run(modern, DRIVER_DEADLINE));
