@@ -8,6 +8,7 @@
 //! - `redis_restart`: Redis stopped (SIGTERM, SIGKILL) and started again under an open
 //!   session: 503 meanwhile, heartbeats go on, nothing acknowledged is lost
 //!   (`raw_stream`: a stream reader that counts keep-alive comments).
+//! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
 //! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
 //! - `conformance`: both conformance requirement sets through the balancer, run and judged
 //!   as against one node ([`switchyard_tests::conformance`]).
@@ -22,6 +23,7 @@ mod interop;
 mod push;
 mod push_check;
 mod pusher;
+mod raw_publish;
 mod raw_stream;
 mod redis_restart;
 mod support;
