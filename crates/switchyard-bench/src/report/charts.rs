@@ -196,6 +196,7 @@ pub(crate) fn latency_curves(path: &Path, title: &str, curves: &[Curve]) -> Draw
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 26))
             .margin(16)
+            .margin_right(48)
             .x_label_area_size(44)
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..4f64, (lo..hi).log_scale())?;
@@ -226,7 +227,7 @@ pub(crate) fn latency_curves(path: &Path, title: &str, curves: &[Curve]) -> Draw
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .label_font((FONT, TEXT))
