@@ -7,7 +7,7 @@
 //! just before the request is written to the moment its answer is parsed (for an SSE answer:
 //! the event holding it). Only requests that start after the warm-up and finish before the
 //! end are measured; failures are counted by kind, and a failure that breaks the connection
-//! makes the worker reconnect (and reopen its session).
+//! (or a 404 for a forgotten session) makes the worker reconnect and reopen its session.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -202,7 +202,8 @@ async fn worker(plan: Arc<Plan>, first_id: u64) -> (Histogram<u64>, Tally) {
             }
             Ok(_) => {}
             Err(f) => {
-                if f.breaks_connection() {
+                // 404: the server forgot the session (expired, restarted): open a new one.
+                if f.breaks_connection() || f == Failure::Status(404) {
                     conn = None;
                 }
                 tally.fail(measured, &f);
