@@ -164,8 +164,11 @@ impl Conn {
         body: Bytes,
         deadline: Duration,
     ) -> Result<Answer, Failure> {
-        let resp = self.post_mcp(session, extra, body).await?;
-        tokio::time::timeout(deadline, read_answer(resp, id))
+        let exchange = async {
+            let resp = self.post_mcp(session, extra, body).await?;
+            read_answer(resp, id).await
+        };
+        tokio::time::timeout(deadline, exchange)
             .await
             .map_err(|_| Failure::Timeout)?
     }
@@ -177,9 +180,13 @@ impl Conn {
         body: Bytes,
         deadline: Duration,
     ) -> Result<(), Failure> {
-        let resp = self.post_mcp(session, &[], body).await?;
-        let status = resp.status();
-        tokio::time::timeout(deadline, drain(resp.into_body()))
+        let exchange = async {
+            let resp = self.post_mcp(session, &[], body).await?;
+            let status = resp.status();
+            drain(resp.into_body()).await?;
+            Ok::<_, Failure>(status)
+        };
+        let status = tokio::time::timeout(deadline, exchange)
             .await
             .map_err(|_| Failure::Timeout)??;
         if status.is_success() {
@@ -339,24 +346,4 @@ pub(crate) async fn read_answer(resp: Response<Incoming>, id: u64) -> Result<Ans
 }
 
 #[cfg(test)]
-mod tests {
-    use super::Target;
-
-    #[test]
-    fn targets() {
-        let t = Target::parse("http://127.0.0.1:8080/mcp").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path.as_str()),
-            ("127.0.0.1", 8080, "/mcp")
-        );
-        let t = Target::parse("http://localhost").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path.as_str()),
-            ("localhost", 80, "/")
-        );
-        let t = Target::parse("http://[::1]:9/x?y=1").unwrap();
-        assert_eq!((t.host.as_str(), t.path.as_str()), ("::1", "/x?y=1"));
-        assert!(Target::parse("https://example.com/mcp").is_err());
-        assert!(Target::parse("not a url").is_err());
-    }
-}
+mod tests;

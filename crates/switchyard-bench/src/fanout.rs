@@ -264,11 +264,15 @@ async fn pusher(plan: Arc<PushPlan>, seqs: impl Iterator<Item = u64>) -> PushTal
 }
 
 async fn push_one(c: &mut Conn, req: hyper::Request<Full<Bytes>>) -> Result<(), Failure> {
-    let resp = tokio::time::timeout(Duration::from_secs(10), c.send(req))
+    let exchange = async {
+        let resp = c.send(req).await?;
+        let status = resp.status();
+        drain(resp.into_body()).await?;
+        Ok::<_, Failure>(status)
+    };
+    let status = tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
         .map_err(|_| Failure::Timeout)??;
-    let status = resp.status();
-    drain(resp.into_body()).await?;
     if status.as_u16() == 202 {
         Ok(())
     } else {
@@ -306,9 +310,9 @@ pub(crate) fn run(args: FanoutArgs) -> anyhow::Result<()> {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| anyhow::anyhow!("node B gave no Mcp-Session-Id"))?
             .to_owned();
-        let body = conn
-            .open_get_stream(&session)
+        let body = tokio::time::timeout(Duration::from_secs(10), conn.open_get_stream(&session))
             .await
+            .map_err(|_| anyhow::anyhow!("node B did not answer the GET within 10 s"))?
             .map_err(|f| anyhow::anyhow!("opening the GET stream on node B: {f}"))?;
         let measure_from = (args.rate as f64 * args.warmup.as_secs_f64()) as u64;
         let total = measure_from + (args.rate as f64 * args.duration.as_secs_f64()) as u64;
