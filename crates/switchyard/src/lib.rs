@@ -50,7 +50,10 @@ pub async fn serve(
             .app_data(web::PayloadConfig::new(max_body))
             .configure(http::routes)
     })
-    .shutdown_timeout(5);
+    .shutdown_timeout(5)
+    // SSE events are small writes on otherwise idle connections: without this, each waits
+    // for the peer's delayed ACK (~40 ms on Linux).
+    .tcp_nodelay(true);
     if node.config.http.workers > 0 {
         server = server.workers(node.config.http.workers);
     }

@@ -16,6 +16,11 @@ use crate::config::Config;
 use crate::envelope::{BROADCAST, Envelope};
 use crate::mrtr::StateSealer;
 
+/// Payloads a bus subscription buffers. Each session channel with a subscriber preallocates
+/// this many slots, so it is kept small: a subscriber that falls further behind gets a Gap
+/// and backfills from the event log, losing nothing.
+const BUS_CAPACITY: usize = 16;
+
 /// Everything a request handler needs, shared by all workers of a node.
 pub struct Node {
     /// The configuration the node was started with.
@@ -75,6 +80,7 @@ impl Node {
             idle_ttl: Duration::from_secs(config.session.idle_ttl_secs),
             max_len_per_stream: config.session.event_log_max_len,
             timeout: Duration::from_millis(config.redis.timeout_ms),
+            bus_capacity: BUS_CAPACITY,
             ..switchyard_redis::RedisOptions::default()
         };
         let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
@@ -100,9 +106,7 @@ impl Node {
             config.session.event_log_max_len,
             ttl,
         ));
-        // Each channel with a subscriber preallocates this many slots; a subscriber that
-        // falls further behind gets a Gap and backfills from the log.
-        let bus = Arc::new(MemoryBus::new(128));
+        let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
         Ok(Node::new(config, backend, sessions, log, bus))
     }
 
