@@ -16,15 +16,19 @@ use crate::envelope::Envelope;
 use crate::exchange::{self, Out, level_rank};
 use crate::node::Node;
 
-/// Handles one message of a session. Requests answer on `out` (immediately, or from a
-/// spawned backend task that holds a clone of `out`); notifications and responses write
+/// The work of a request the backend handles: run it (or spawn it); it writes to `out`.
+pub type Work = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Handles one message of a session. Requests the node answers itself answer on `out` at
+/// once; for a request the backend handles, the returned [`Work`] writes to `out` as it
+/// runs — the caller drives it (inline, or spawned). Notifications and responses write
 /// nothing.
 pub async fn dispatch(
     node: &Arc<Node>,
     session: &SessionRecord,
     message: Message,
     out: &mpsc::UnboundedSender<Out>,
-) -> Result<(), StateError> {
+) -> Result<Option<Work>, StateError> {
     match message {
         Message::Request(req) => {
             if let Some(answer) = session_method(node, session, &req).await? {
@@ -33,22 +37,21 @@ pub async fn dispatch(
                     outcome: answer,
                 };
                 let _ = out.send(Out::Message(Message::Response(resp)));
+                Ok(None)
             } else {
-                tokio::spawn(exchange::run(
-                    node.clone(),
-                    session.clone(),
-                    req,
-                    out.clone(),
-                ));
+                let work = exchange::run(node.clone(), session.clone(), req, out.clone());
+                Ok(Some(Box::pin(work)))
             }
-            Ok(())
         }
-        Message::Notification(n) => notification(node, session, n).await,
+        Message::Notification(n) => notification(node, session, n).await.map(|()| None),
         Message::Response(r) => {
             let env = Envelope::Client {
                 data: Message::Response(r).to_json(),
             };
-            node.bus.publish(&session.channel(), env.to_bytes()).await
+            node.bus
+                .publish(&session.channel(), env.to_bytes())
+                .await
+                .map(|()| None)
         }
     }
 }

@@ -137,7 +137,9 @@ pub async fn messages(
                     .get(&session.id)
                     .await?
                     .unwrap_or(session.clone());
-                dispatch(&node, &now, m, &out).await?;
+                if let Some(work) = dispatch(&node, &now, m, &out).await? {
+                    tokio::spawn(work);
+                }
             }
             Err(invalid) => {
                 let resp = Response::error(invalid.id.clone(), invalid.to_error());

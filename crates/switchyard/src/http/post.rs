@@ -74,12 +74,13 @@ pub async fn handle(
         }
     }
     let (out, rx) = mpsc::unbounded_channel();
+    let mut works = Vec::new();
     let mut answers = false;
     for m in messages {
         match m {
             Ok(m) => {
                 answers |= matches!(m, Message::Request(_));
-                dispatch(&node, &session, m, &out).await?;
+                works.extend(dispatch(&node, &session, m, &out).await?);
             }
             Err(invalid) => {
                 answers = true;
@@ -90,9 +91,12 @@ pub async fn handle(
     }
     drop(out);
     if !answers {
+        for work in works {
+            tokio::spawn(work);
+        }
         return Ok(HttpResponse::Accepted().finish());
     }
-    respond(node.get_ref().clone(), session, version, rx, batch).await
+    respond(node.get_ref().clone(), session, version, rx, batch, works).await
 }
 
 async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpResponse, HttpError> {
@@ -125,17 +129,40 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
 
 /// Answers with JSON when the first thing the request produced is its response (and the
 /// node prefers JSON), else with an SSE stream of everything it produces.
+///
+/// A single request's work runs inline until its first message: the common case — a result
+/// with nothing before it — never pays for a spawned task. Once the answer turns out to be a
+/// stream, the work moves to a task of its own and outlives the connection.
 async fn respond(
     node: Arc<Node>,
     session: SessionRecord,
     version: ProtocolVersion,
     mut rx: mpsc::UnboundedReceiver<Out>,
     batch: bool,
+    mut works: Vec<crate::dispatch::Work>,
 ) -> Result<HttpResponse, HttpError> {
     let mut first = None;
-    if node.config.http.response_mode == ResponseMode::Json && !batch {
-        match rx.recv().await {
+    if node.config.http.response_mode == ResponseMode::Json && !batch && works.len() <= 1 {
+        let mut work = works.pop();
+        let item = match work.as_mut() {
+            None => rx.recv().await,
+            Some(w) => {
+                tokio::select! {
+                    biased;
+                    item = rx.recv() => item,
+                    () = w => {
+                        work = None;
+                        rx.recv().await
+                    }
+                }
+            }
+        };
+        match item {
             Some(Out::Message(m @ Message::Response(_))) => {
+                if let Some(w) = work {
+                    // It has answered; what is left is its own tidying up, done at once.
+                    w.await;
+                }
                 return Ok(HttpResponse::Ok()
                     .content_type("application/json")
                     .body(m.to_json()));
@@ -144,6 +171,10 @@ async fn respond(
             // Cancelled before it answered: nothing will follow.
             None => return Ok(HttpResponse::Accepted().finish()),
         }
+        works.extend(work);
+    }
+    for work in works {
+        tokio::spawn(work);
     }
     let (http, http_rx) = mpsc::channel(64);
     let stream = Node::new_stream();
