@@ -8,10 +8,12 @@
 //! - [`stream`]: `GET /mcp` (standalone stream, `Last-Event-ID` resumption) and `DELETE /mcp`.
 //! - [`legacy`]: `GET /sse` and `POST /messages` (2024-11-05 HTTP+SSE).
 //! - [`modern`]: `POST /mcp` in the stateless 2026-07-28 revision.
+//! - [`listen`]: its `subscriptions/listen` streams.
 
 pub mod admin;
 pub mod error;
 pub mod legacy;
+pub mod listen;
 pub mod modern;
 pub mod post;
 pub mod stream;

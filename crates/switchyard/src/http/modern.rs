@@ -12,17 +12,13 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use switchyard_backend::{Context, SessionView};
-use switchyard_protocol::jsonrpc::{
-    Body, ErrorObject, Id, Message, Notification, Request, Response, code,
-};
+use switchyard_protocol::jsonrpc::{Body, ErrorObject, Id, Message, Request, Response, code};
 use switchyard_protocol::modern::{self, RequestMeta};
 use switchyard_protocol::sse::Event;
 use switchyard_protocol::version::{ProtocolVersion, SUPPORTED};
-use switchyard_state::Delivery;
 use tokio::sync::mpsc;
 
 use super::{HttpError, SESSION_HEADER, VERSION_HEADER};
-use crate::envelope::{BROADCAST, Envelope};
 use crate::exchange::level_rank;
 use crate::mrtr::MrtrPeer;
 use crate::node::{BusChanges, Node};
@@ -126,7 +122,7 @@ pub async fn handle(
             r.id.clone(),
             discover(node),
         ))),
-        "subscriptions/listen" => Ok(listen(node, r)),
+        "subscriptions/listen" => Ok(super::listen::listen(node, r)),
         m if REMOVED.contains(&m) => Err(reject(
             StatusCode::NOT_FOUND,
             &r.id,
@@ -448,148 +444,4 @@ fn add_server_info(node: &Node, result: &mut Value) {
         m.entry(modern::META_SERVER_INFO)
             .or_insert_with(|| node.backend.info().to_value());
     }
-}
-
-/// What a `subscriptions/listen` client opted into, as far as the backend can honour it.
-#[derive(Debug, Default)]
-struct Filter {
-    tools: bool,
-    prompts: bool,
-    resources: bool,
-    uris: Vec<String>,
-}
-
-impl Filter {
-    fn agreed(node: &Node, params: Option<&Map<String, Value>>) -> Filter {
-        let asked = params
-            .and_then(|p| p.get("notifications"))
-            .cloned()
-            .unwrap_or_default();
-        let caps = node.backend.capabilities();
-        let flag = |k: &str| asked.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let cap = |a: &str, b: &str| {
-            caps.get(a)
-                .and_then(|c| c.get(b))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
-        let uris = if cap("resources", "subscribe") {
-            asked
-                .get("resourceSubscriptions")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        Filter {
-            tools: flag("toolsListChanged") && cap("tools", "listChanged"),
-            prompts: flag("promptsListChanged") && cap("prompts", "listChanged"),
-            resources: flag("resourcesListChanged") && cap("resources", "listChanged"),
-            uris,
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        for (k, on) in [
-            ("toolsListChanged", self.tools),
-            ("promptsListChanged", self.prompts),
-            ("resourcesListChanged", self.resources),
-        ] {
-            if on {
-                m.insert(k.into(), json!(true));
-            }
-        }
-        if !self.uris.is_empty() {
-            m.insert("resourceSubscriptions".into(), json!(self.uris));
-        }
-        Value::Object(m)
-    }
-
-    /// The notification for a change notice, if this filter wants it.
-    fn notification(&self, env: Envelope) -> Option<(String, Map<String, Value>)> {
-        match env {
-            Envelope::ListChanged { kind } => {
-                let on = match kind.as_str() {
-                    "tools" => self.tools,
-                    "prompts" => self.prompts,
-                    "resources" => self.resources,
-                    _ => false,
-                };
-                on.then(|| (format!("notifications/{kind}/list_changed"), Map::new()))
-            }
-            Envelope::ResourceUpdated { uri } if self.uris.contains(&uri) => {
-                let mut p = Map::new();
-                p.insert("uri".into(), json!(uri));
-                Some(("notifications/resources/updated".into(), p))
-            }
-            _ => None,
-        }
-    }
-}
-
-/// `subscriptions/listen`: acknowledges, then forwards the opted-in change notices
-/// published on any node, each tagged with the subscription id.
-fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
-    let filter = Filter::agreed(node, r.params.as_ref());
-    let sub_id = serde_json::to_value(&r.id).unwrap_or(Value::Null);
-    let (http, rx) = mpsc::channel::<Bytes>(64);
-    let response = super::sse_response(node, rx);
-    let node = node.clone();
-    tokio::spawn(async move {
-        let tag = |mut params: Map<String, Value>| {
-            let mut meta = Map::new();
-            meta.insert(modern::META_SUBSCRIPTION_ID.into(), sub_id.clone());
-            params.insert("_meta".into(), Value::Object(meta));
-            params
-        };
-        let mut sub = match node.bus.subscribe(BROADCAST).await {
-            Ok(s) => s,
-            Err(e) => {
-                let err = Response::error(
-                    Some(r.id),
-                    ErrorObject::internal(format!("unavailable: {e}")),
-                );
-                let _ = http
-                    .send(Event::message(Message::Response(err).to_json()).to_bytes())
-                    .await;
-                return;
-            }
-        };
-        let mut ack = Map::new();
-        ack.insert("notifications".into(), filter.to_value());
-        let ack = Notification::new("notifications/subscriptions/acknowledged", Some(tag(ack)));
-        if http
-            .send(Event::message(Message::Notification(ack).to_json()).to_bytes())
-            .await
-            .is_err()
-        {
-            return;
-        }
-        loop {
-            tokio::select! {
-                _ = http.closed() => break,
-                d = sub.next() => match d {
-                    Some(Delivery::Message(p)) => {
-                        let Some((method, params)) = Envelope::parse(&p).and_then(|e| filter.notification(e)) else {
-                            continue;
-                        };
-                        let n = Message::Notification(Notification::new(method, Some(tag(params))));
-                        if http.send(Event::message(n.to_json()).to_bytes()).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Delivery::Gap) => {}
-                    None => break,
-                },
-            }
-        }
-    });
-    response
 }
