@@ -20,9 +20,9 @@
 //! - `redis+cluster://[user:password@]host1:port1,host2:port2,…`: a Redis Cluster, through
 //!   these seed nodes; sharded `SPUBLISH`/`SSUBSCRIBE`.
 //!
-//! The three types share one deadpool pool of multiplexed command connections (a few kept
-//! checked out and shared by every caller: no connection setup and no pool check on the hot
-//! path), plus one subscriber connection per node for the bus. Every operation is bounded by
+//! The three types share one deadpool pool of multiplexed command connections (one per
+//! thread kept checked out and shared by every caller on that thread: no connection setup, no
+//! pool check and no cross-thread wake-up on the hot path), plus one subscriber connection per node for the bus. Every operation is bounded by
 //! [`RedisOptions::timeout`]: while Redis is down, each fails with
 //! [`switchyard_state::StateError::Unavailable`] within it (at once when the connection is
 //! refused), never hangs.

@@ -21,9 +21,10 @@ pub struct RedisOptions {
     /// The longest any single operation waits for Redis before it fails with
     /// [`StateError::Unavailable`] (including waiting for a connection).
     pub timeout: Duration,
-    /// Multiplexed command connections (each a pooled connection kept checked out and shared
-    /// by every concurrent caller); 0 is treated as 1. For a cluster, each is a cluster
-    /// connection with one socket per master.
+    /// Multiplexed command connections per thread that talks to Redis (each a pooled
+    /// connection kept checked out and shared by every concurrent caller on that thread);
+    /// 0 is treated as 1. For a cluster, each is a cluster connection with one socket per
+    /// master.
     pub connections: usize,
     /// The first delay before the subscriber connection retries after a loss; it doubles
     /// up to `reconnect_max`.
@@ -45,7 +46,7 @@ impl Default for RedisOptions {
             max_len_per_stream: 1024,
             bus_capacity: 128,
             timeout: Duration::from_secs(2),
-            connections: 2,
+            connections: 1,
             reconnect_min: Duration::from_millis(50),
             reconnect_max: Duration::from_secs(1),
             heartbeat: Duration::from_secs(1),

@@ -31,7 +31,9 @@ pub use session::{SessionPatch, SessionRecord, SessionStore, Transport};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
     /// The backing store cannot be reached right now (Redis down, pool exhausted).
-    /// Retryable: the HTTP layer answers 503 with `Retry-After`.
+    /// Retryable: the HTTP layer answers 503 with `Retry-After`. When it follows a timeout,
+    /// the outcome is unknown: the command may still take effect once the store answers
+    /// (a publish may still be delivered, an append may still be logged).
     #[error("state backend unavailable: {0}")]
     Unavailable(String),
     /// A record that must be new already exists (e.g. a session id collision).
