@@ -21,7 +21,7 @@ pub fn parse_accept(value: &str) -> Accepts {
     let mut event_stream = Best::default();
     for range in value.split(',') {
         let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = parts.next().unwrap_or("").trim();
         let Some((kind, sub)) = media.split_once('/') else {
             continue;
         };
@@ -55,12 +55,12 @@ impl Best {
 }
 
 /// How specifically the range `kind/sub` names `want_kind/want_sub`: 3 exactly, 2 as
-/// `type/*`, 1 as `*/*`; `None` when it does not match.
+/// `type/*`, 1 as `*/*`; `None` when it does not match. Media types are case-insensitive.
 fn specificity(kind: &str, sub: &str, want_kind: &str, want_sub: &str) -> Option<u8> {
     match (kind, sub) {
         ("*", "*") => Some(1),
-        (k, "*") if k == want_kind => Some(2),
-        (k, s) if k == want_kind && s == want_sub => Some(3),
+        (k, "*") if k.eq_ignore_ascii_case(want_kind) => Some(2),
+        (k, s) if k.eq_ignore_ascii_case(want_kind) && s.eq_ignore_ascii_case(want_sub) => Some(3),
         _ => None,
     }
 }

@@ -232,9 +232,11 @@ impl Message {
         Value::Object(obj)
     }
 
-    /// The message serialized as compact JSON.
+    /// The message serialized as compact JSON (the same members, in the same order, as
+    /// [`Message::to_value`], written without building a [`Value`] first).
     pub fn to_json(&self) -> String {
-        self.to_value().to_string()
+        // Serializing a message writes only strings, integers and `Value`s: it cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// Parses one message from a JSON value.
@@ -329,7 +331,32 @@ fn id_value(id: &Id) -> Value {
 
 impl Serialize for Message {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        use serde::ser::SerializeMap;
+        let mut obj = s.serialize_map(None)?;
+        obj.serialize_entry("jsonrpc", "2.0")?;
+        match self {
+            Message::Request(r) => {
+                obj.serialize_entry("id", &r.id)?;
+                obj.serialize_entry("method", &r.method)?;
+                if let Some(p) = &r.params {
+                    obj.serialize_entry("params", p)?;
+                }
+            }
+            Message::Notification(n) => {
+                obj.serialize_entry("method", &n.method)?;
+                if let Some(p) = &n.params {
+                    obj.serialize_entry("params", p)?;
+                }
+            }
+            Message::Response(r) => {
+                obj.serialize_entry("id", &r.id)?;
+                match &r.outcome {
+                    Ok(v) => obj.serialize_entry("result", v)?,
+                    Err(e) => obj.serialize_entry("error", e)?,
+                }
+            }
+        }
+        obj.end()
     }
 }
 

@@ -223,7 +223,7 @@ impl SessionStore for RedisSessionStore {
         }
     }
 
-    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StateError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, StateError> {
         let key = keys::session(id);
         let ttl = self.core.ttl_ms();
         let (fields,): (HashMap<String, String>,) = self
@@ -243,7 +243,7 @@ impl SessionStore for RedisSessionStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        decode(id, fields).map(Some)
+        decode(id, fields).map(|r| Some(Arc::new(r)))
     }
 
     async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError> {

@@ -1,6 +1,7 @@
 //! Sessions: what a node must know about a legacy-era client to serve any of its requests.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -150,8 +151,9 @@ impl SessionPatch {
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new session.
     async fn create(&self, record: SessionRecord) -> Result<(), StateError>;
-    /// Loads a session and refreshes its idle TTL.
-    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StateError>;
+    /// Loads a session and refreshes its idle TTL. The record is shared, not copied: a
+    /// store may hand out the very record it keeps (a later `update` does not change it).
+    async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, StateError>;
     /// Applies a patch; `false` if the session does not exist.
     async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError>;
     /// Deletes a session; `true` if it existed.

@@ -137,7 +137,7 @@ impl SessionStore for UndeletableStore {
     async fn create(&self, record: SessionRecord) -> Result<(), StateError> {
         self.0.create(record).await
     }
-    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StateError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, StateError> {
         self.0.get(id).await
     }
     async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError> {

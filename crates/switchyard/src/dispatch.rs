@@ -25,7 +25,7 @@ pub type Work = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 /// nothing.
 pub async fn dispatch(
     node: &Arc<Node>,
-    session: &SessionRecord,
+    session: &Arc<SessionRecord>,
     message: Message,
     out: &mpsc::UnboundedSender<Out>,
 ) -> Result<Option<Work>, StateError> {

@@ -149,12 +149,13 @@ pub fn view(session: &SessionRecord) -> SessionView {
 /// Runs `request` through the backend, writing everything it produces to `out`.
 pub async fn run(
     node: Arc<Node>,
-    session: SessionRecord,
+    session: Arc<SessionRecord>,
     request: Request,
     out: mpsc::UnboundedSender<Out>,
 ) {
     let id = request.id.clone();
-    let channel = session.channel();
+    // Named only if the exchange subscribes (most never do).
+    let channel = std::cell::OnceCell::new();
     // The session channel carries the client's answers and cancellations. Subscribing is
     // never on the way to the backend: a request to the client subscribes first and waits
     // until the subscription stands (so its answer cannot be missed); any other request
@@ -184,8 +185,9 @@ pub async fn run(
     let changes = Arc::new(BusChanges::new(node.bus.clone()));
     let control = Arc::new(OutControl(out.clone()));
     let ctx_cancel = cancel.clone();
+    let seen = session.clone();
     let stream = switchyard_backend::serve(node.backend.clone(), request, move |outbox| {
-        Context::new(view(&session), outbox, peer, changes)
+        Context::new(view(&seen), outbox, peer, changes)
             .with_cancel(ctx_cancel)
             .with_progress_token(progress)
             .with_stream_control(control)
@@ -203,11 +205,11 @@ pub async fn run(
             },
             _ = &mut delay, if !started => {
                 started = true;
-                subscribing = Some(node.bus.subscribe(&channel));
+                subscribing = Some(node.bus.subscribe(channel.get_or_init(|| session.channel())));
             }
             _ = wanted.notified(), if !started => {
                 started = true;
-                subscribing = Some(node.bus.subscribe(&channel));
+                subscribing = Some(node.bus.subscribe(channel.get_or_init(|| session.channel())));
             }
             result = async {
                 match subscribing.as_mut() {

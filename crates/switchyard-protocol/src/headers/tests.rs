@@ -13,6 +13,7 @@ fn accept_lists_and_wildcards() {
         ("TEXT/Event-Stream", accepts(false, true)),
         ("*/*", accepts(true, true)),
         ("application/*", accepts(true, false)),
+        ("APPLICATION/*", accepts(true, false)),
         ("text/*", accepts(false, true)),
         ("application/json; charset=utf-8", accepts(true, false)),
         (

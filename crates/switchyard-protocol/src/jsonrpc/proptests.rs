@@ -70,6 +70,11 @@ proptest! {
     }
 
     #[test]
+    fn direct_serialization_matches_the_value(msg in message()) {
+        prop_assert_eq!(msg.to_json(), msg.to_value().to_string());
+    }
+
+    #[test]
     fn text_round_trip_through_classify(msg in message()) {
         let json = msg.to_json();
         prop_assert_eq!(classify(json.as_bytes()), Ok(Body::Single(Ok(msg))));

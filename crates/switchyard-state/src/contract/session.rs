@@ -87,6 +87,7 @@ async fn get<S: SessionStore>(s: &S, id: &str) -> Option<SessionRecord> {
     within("get", s.get(id))
         .await
         .unwrap_or_else(|e| panic!("contract: get failed: {e}"))
+        .map(|r| SessionRecord::clone(&r))
 }
 
 async fn update<S: SessionStore>(s: &S, id: &str, patch: SessionPatch) -> bool {

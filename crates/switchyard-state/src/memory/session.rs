@@ -139,7 +139,7 @@ impl SessionStore for MemorySessionStore {
         Ok(())
     }
 
-    async fn get(&self, id: &str) -> Result<Option<SessionRecord>, StateError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, StateError> {
         let now = Instant::now();
         let found = {
             let mut shard = self.inner.shards.lock(id);
@@ -155,7 +155,7 @@ impl SessionStore for MemorySessionStore {
                 None => None,
             }
         };
-        Ok(found.map(|r| SessionRecord::clone(&r)))
+        Ok(found)
     }
 
     async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError> {

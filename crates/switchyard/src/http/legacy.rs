@@ -50,7 +50,7 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     let response = super::sse_response(&node, rx);
     let follow = Follow {
         node: node.clone(),
-        session: record.clone(),
+        session: Arc::new(record.clone()),
         stream: StreamId::Get,
         last_seq: 0,
         standalone: true,
@@ -159,7 +159,7 @@ fn param(r: &jsonrpc::Request, key: &str) -> serde_json::Value {
 }
 
 /// Sends everything a POST produced to the session's `/sse` stream, wherever it is held.
-async fn relay(node: Arc<Node>, session: SessionRecord, mut rx: mpsc::UnboundedReceiver<Out>) {
+async fn relay(node: Arc<Node>, session: Arc<SessionRecord>, mut rx: mpsc::UnboundedReceiver<Out>) {
     while let Some(item) = rx.recv().await {
         if let Out::Message(m) = item
             && let Err(e) = node.emit(&session, StreamId::Get, &m).await

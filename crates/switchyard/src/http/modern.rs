@@ -18,7 +18,7 @@ use switchyard_protocol::sse::Event;
 use switchyard_protocol::version::{ProtocolVersion, SUPPORTED};
 use tokio::sync::mpsc;
 
-use super::{HttpError, SESSION_HEADER, VERSION_HEADER};
+use super::{HttpError, VERSION_HEADER};
 use crate::exchange::level_rank;
 use crate::mrtr::MrtrPeer;
 use crate::node::{BusChanges, Node};
@@ -48,7 +48,7 @@ const MRTR: &[&str] = &["tools/call", "prompts/get", "resources/read"];
 /// `MCP-Protocol-Version`, or — with no session and not an `initialize` — it carries a
 /// protocol version in `_meta`.
 pub fn is_modern(req: &HttpRequest, body: &Body) -> bool {
-    if let Some(v) = req.headers().get(VERSION_HEADER) {
+    if let Some(v) = req.headers().get(&super::VERSION_NAME) {
         let legacy = v
             .to_str()
             .is_ok_and(|v| v.parse::<ProtocolVersion>().is_ok());
@@ -56,7 +56,7 @@ pub fn is_modern(req: &HttpRequest, body: &Body) -> bool {
             return true;
         }
     }
-    if req.headers().contains_key(SESSION_HEADER) {
+    if req.headers().contains_key(&super::SESSION_NAME) {
         return false;
     }
     match body {

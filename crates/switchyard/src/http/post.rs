@@ -135,7 +135,7 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
 /// stream, the work moves to a task of its own and outlives the connection.
 async fn respond(
     node: Arc<Node>,
-    session: SessionRecord,
+    session: Arc<SessionRecord>,
     version: ProtocolVersion,
     mut rx: mpsc::UnboundedReceiver<Out>,
     batch: bool,
@@ -189,7 +189,7 @@ async fn respond(
 /// resumption (on any node) finds everything in the log.
 async fn write_stream(
     node: Arc<Node>,
-    session: SessionRecord,
+    session: Arc<SessionRecord>,
     stream: StreamId,
     primes: bool,
     mut next: Option<Out>,

@@ -160,7 +160,7 @@ pub async fn end_session(node: &Node, session: &SessionRecord) -> Result<(), Htt
 /// Writes one stream to one client connection: the replay, then live events.
 pub(crate) struct Follow {
     pub(crate) node: Arc<Node>,
-    pub(crate) session: SessionRecord,
+    pub(crate) session: Arc<SessionRecord>,
     pub(crate) stream: StreamId,
     pub(crate) last_seq: u64,
     /// The session's standalone stream: also delivers change notices, and is released
