@@ -11,9 +11,11 @@
 //! with a `PING`, one extra round trip on the hot path. A multiplexed connection serves any
 //! number of concurrent callers anyway, so each lane holds one pooled connection for as long
 //! as it works and hands out cheap clones of it. When a call on a lane fails in a way that
-//! may have broken the connection (I/O error, timeout), the lane gives its connection back to
-//! the pool, whose recycle check then discards it, and the next call on that lane takes a
-//! fresh one. Every call, including the wait for a connection, is bounded by the operation
+//! may have broken the connection (I/O error, timeout), every lane on every thread forgets the
+//! connections made no later than that one (after a Redis restart they are all broken, and
+//! each thread would otherwise pay a failed request to learn it). A lane gives a forgotten
+//! connection back to the pool, whose recycle check then discards it, and its next call takes
+//! a fresh one. Every call, including the wait for a connection, is bounded by the operation
 //! timeout.
 
 use std::collections::HashMap;
@@ -177,7 +179,7 @@ impl Connections {
                 Ok(v) => Ok(v),
                 Err(e) => {
                     if breaks_connection(&e) {
-                        lane.drop_current(generation);
+                        self.drop_stale(generation);
                     }
                     Err(unavailable_or_corrupt(what, &e))
                 }
@@ -188,13 +190,30 @@ impl Connections {
             Err(_) => {
                 // A connection that did not answer in time may be wedged: replace it.
                 if let Some(generation) = *used.lock().unwrap_or_else(PoisonError::into_inner) {
-                    lane.drop_current(generation);
+                    self.drop_stale(generation);
                 }
                 Err(StateError::Unavailable(format!(
                     "{what}: no answer from Redis within {:?}",
                     self.timeout
                 )))
             }
+        }
+    }
+
+    /// Forgets, on every thread, the connections made no later than the one of `generation`
+    /// that just failed: when one connection to Redis breaks (a restart, a failover), the
+    /// others made before it almost surely have too, and each thread would otherwise learn
+    /// it with a failed request of its own. Connections made since are kept.
+    fn drop_stale(&self, generation: u64) {
+        let lanes: Vec<Arc<[Lane]>> = self
+            .lanes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for lane in lanes.iter().flat_map(|l| l.iter()) {
+            lane.drop_if_older(generation);
         }
     }
 
@@ -245,10 +264,10 @@ impl Lane {
             .clone()
     }
 
-    /// Forgets the current connection if it is still the one of `generation`.
-    fn drop_current(&self, generation: u64) {
+    /// Forgets the current connection if it was made no later than `generation`.
+    fn drop_if_older(&self, generation: u64) {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if current.as_ref().is_some_and(|(g, _)| *g == generation) {
+        if current.as_ref().is_some_and(|(g, _)| *g <= generation) {
             *current = None;
         }
     }

@@ -37,6 +37,9 @@ pub struct RedisOptions {
     pub heartbeat: Duration,
     /// How long a cached epoch is trusted before it is read again from Redis.
     pub epoch_refresh: Duration,
+    /// Decoded session records a node keeps, each checked against the stored version on
+    /// every read (see [`crate::RedisSessionStore`]); 0 turns the cache off.
+    pub session_cache: usize,
 }
 
 impl Default for RedisOptions {
@@ -51,6 +54,7 @@ impl Default for RedisOptions {
             reconnect_max: Duration::from_secs(1),
             heartbeat: Duration::from_secs(1),
             epoch_refresh: Duration::from_secs(1),
+            session_cache: 10_000,
         }
     }
 }

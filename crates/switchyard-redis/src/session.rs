@@ -1,10 +1,12 @@
-//! [`RedisSessionStore`]: one hash per session, `sy:s:{<id>}`.
+//! [`RedisSessionStore`]: one hash per session, `sy:s:{<id>}`, and a per-node cache of the
+//! decoded records validated by the hash's version on every read.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redis::Script;
+use redis::{Script, Value};
 use switchyard_state::{SessionPatch, SessionRecord, SessionStore, StateError, Transport};
 
 use crate::core::Core;
@@ -18,8 +20,28 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 for i = 2, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
+redis.call('HSET', KEYS[1], 'v', '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
+",
+    )
+});
+
+/// Reads a session against the version a node has cached. KEYS: session. ARGV: the cached
+/// version ('' for none), the TTL in ms to refresh to ('0' to leave it).
+/// Returns nil when the session is gone, the version when it is the cached one, else every
+/// field (`HGETALL`). A hash without `v` (written before versions existed) is version '0'.
+static READ: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+  v = '0'
+end
+if ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if v == ARGV[1] then return v end
+return redis.call('HGETALL', KEYS[1])
 ",
     )
 });
@@ -55,6 +77,7 @@ elseif op == 'release' then
 else
   return redis.error_reply('unknown session patch ' .. op)
 end
+redis.call('HINCRBY', k, 'v', 1)
 redis.call('PEXPIRE', k, ARGV[1])
 return 1
 ",
@@ -66,13 +89,31 @@ const SUB_PREFIX: &str = "sub:";
 
 /// Sessions in Redis, each a hash `sy:s:{<id>}` that expires after the idle TTL.
 ///
-/// - `get` is one round trip (`HGETALL` and `PEXPIRE`, pipelined); `create` and `update`
-///   are one Lua script each, so a patch is atomic with respect to every other patch of
-///   the session, on any node; `delete` is one `DEL`. Nothing is cached locally.
-/// - A clone is another handle on the same connections.
+/// - Every hash carries a version `v`, set at creation and incremented by every patch.
+/// - `get` is one round trip: a script that returns nothing when the session is gone, only
+///   the version when it matches the record this node has cached (the common case: a few
+///   bytes to read, nothing to decode), or the whole hash when it changed or is not cached.
+///   A cached record is therefore never served after a `delete` or a patch made on any node
+///   has returned — the cache saves decoding, never the round trip.
+/// - `get` refreshes the idle TTL when this node last did so more than a quarter of the TTL
+///   ago (and on every read that is not a cache hit), so a session read at least every
+///   three quarters of the TTL never expires, and one left alone expires within the TTL.
+/// - `create` and `update` are one Lua script each, so a patch is atomic with respect to
+///   every other patch of the session, on any node; `delete` is one `DEL`.
+/// - The cache holds at most [`crate::RedisOptions::session_cache`] records (an arbitrary
+///   one is dropped to make room); a session not in it costs a full read, nothing more.
+/// - A clone is another handle on the same connections and the same cache.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     core: Arc<Core>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
+}
+
+/// A decoded record, the version it was read at, and when this node last refreshed its TTL.
+struct Cached {
+    version: String,
+    record: Arc<SessionRecord>,
+    refreshed: Instant,
 }
 
 impl std::fmt::Debug for RedisSessionStore {
@@ -85,7 +126,40 @@ impl std::fmt::Debug for RedisSessionStore {
 
 impl RedisSessionStore {
     pub(crate) fn new(core: Arc<Core>) -> Self {
-        Self { core }
+        Self {
+            core,
+            cache: Arc::default(),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn forget(&self, id: &str) {
+        self.cache().remove(id);
+    }
+
+    fn remember(&self, id: &str, version: String, record: Arc<SessionRecord>, now: Instant) {
+        let limit = self.core.options.session_cache;
+        if limit == 0 {
+            return;
+        }
+        let mut cache = self.cache();
+        if cache.len() >= limit && !cache.contains_key(id) {
+            let victim = cache.keys().next().cloned();
+            if let Some(victim) = victim {
+                cache.remove(&victim);
+            }
+        }
+        cache.insert(
+            id.to_owned(),
+            Cached {
+                version,
+                record,
+                refreshed: now,
+            },
+        );
     }
 }
 
@@ -224,26 +298,56 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, StateError> {
-        let key = keys::session(id);
         let ttl = self.core.ttl_ms();
-        let (fields,): (HashMap<String, String>,) = self
-            .core
-            .run("read a session", |mut c| async move {
-                redis::pipe()
-                    .cmd("HGETALL")
-                    .arg(&key)
-                    .cmd("PEXPIRE")
-                    .arg(&key)
-                    .arg(ttl)
-                    .ignore()
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        if fields.is_empty() {
-            return Ok(None);
+        let now = Instant::now();
+        let (mut version, mut refresh) = match self.cache().get(id) {
+            Some(c) => {
+                let due = now.duration_since(c.refreshed) >= Duration::from_millis(ttl / 4);
+                (c.version.clone(), if due { ttl } else { 0 })
+            }
+            None => (String::new(), ttl),
+        };
+        let reply = loop {
+            let key = keys::session(id);
+            let asked = version.clone();
+            let reply: Value = self
+                .core
+                .run("read a session", |mut c| async move {
+                    READ.key(key)
+                        .arg(asked)
+                        .arg(refresh)
+                        .invoke_async(&mut c)
+                        .await
+                })
+                .await?;
+            if !matches!(reply, Value::BulkString(_) | Value::SimpleString(_)) {
+                break reply;
+            }
+            let mut cache = self.cache();
+            if let Some(c) = cache.get_mut(id).filter(|c| c.version == version) {
+                if refresh != 0 {
+                    c.refreshed = now;
+                }
+                return Ok(Some(c.record.clone()));
+            }
+            // The entry was replaced or dropped meanwhile (another task made room): read
+            // the whole record (rare: one more round trip).
+            (version, refresh) = (String::new(), ttl);
+        };
+        match reply {
+            Value::Nil => {
+                self.forget(id);
+                Ok(None)
+            }
+            fields => {
+                let mut fields: HashMap<String, String> = redis::from_redis_value(fields)
+                    .map_err(|e| StateError::Corrupt(format!("session {id}: {e}")))?;
+                let version = fields.remove("v").unwrap_or_else(|| "0".to_owned());
+                let record = Arc::new(decode(id, fields)?);
+                self.remember(id, version, record.clone(), now);
+                Ok(Some(record))
+            }
         }
-        decode(id, fields).map(|r| Some(Arc::new(r)))
     }
 
     async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError> {
@@ -261,10 +365,12 @@ impl SessionStore for RedisSessionStore {
                 call.invoke_async(&mut c).await
             })
             .await?;
+        self.forget(id);
         Ok(updated == 1)
     }
 
     async fn delete(&self, id: &str) -> Result<bool, StateError> {
+        self.forget(id);
         let key = keys::session(id);
         let removed: i64 = self
             .core

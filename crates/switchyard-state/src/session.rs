@@ -139,8 +139,11 @@ impl SessionPatch {
 ///
 /// Contract (checked by [`crate::contract`]):
 /// - `create` stores a new record and fails with [`StateError::Conflict`] if the id exists.
-/// - `get` returns the record as last written by *any* node, and refreshes its idle TTL;
-///   a record idle for longer than the TTL is gone (`None`), as is a deleted one.
+/// - `get` returns the record as last written by *any* node, and refreshes its idle TTL (a
+///   store may skip refreshing when it did so less than a quarter of the TTL ago: a session
+///   read at least every three quarters of the TTL stays); a record idle for longer than the
+///   TTL is gone (`None`), as is a deleted one. A node may keep decoded records, but must
+///   check each against the stored one on every `get`.
 /// - `update` applies a patch (with [`SessionPatch::apply`]) atomically with respect to other patches of the same session,
 ///   returns `false` (and writes nothing) if the session does not exist.
 /// - `delete` returns whether the session existed; after it returns, `get` on every node

@@ -71,14 +71,19 @@ async fn a_post_in_a_session_costs_one_round_trip_before_the_backend() {
 
     let calls = |name: &str| delta.get(name).copied().unwrap_or(0);
     assert_eq!(
-        calls("hgetall"),
+        calls("evalsha"),
         CALLS,
-        "one session read per call: {delta:?}"
+        "one session read (the read script) per call: {delta:?}"
     );
     assert_eq!(
-        calls("pexpire"),
+        calls("hget"),
         CALLS,
-        "its TTL refresh, pipelined: {delta:?}"
+        "the script reads only the version of the cached session: {delta:?}"
+    );
+    assert_eq!(
+        calls("hgetall"),
+        0,
+        "the cached record is not read again while its version stands: {delta:?}"
     );
     // Background work that does not grow with the calls: the subscriber heartbeats of three
     // nodes and our own INFO.
@@ -90,8 +95,8 @@ async fn a_post_in_a_session_costs_one_round_trip_before_the_backend() {
         .collect();
     assert_eq!(
         per_request,
-        vec![("hgetall", CALLS), ("pexpire", CALLS)],
-        "the only per-call commands are the pipelined HGETALL + PEXPIRE"
+        vec![("evalsha", CALLS), ("hget", CALLS)],
+        "the only per-call command is the read script (its HGET runs inside it)"
     );
     // One read event per call for the pipeline (plus a little background); a second round
     // trip per call would double it.

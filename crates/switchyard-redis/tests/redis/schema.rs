@@ -154,8 +154,11 @@ fn command_counts(server: &RedisServer) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// A node that has a session's record cached reads only its version: one `EVALSHA` whose
+/// script runs one `HGET` (no `HGETALL`, no `PEXPIRE` until a quarter of the TTL has passed,
+/// no pool `PING`).
 #[tokio::test]
-async fn a_session_read_is_hgetall_and_pexpire_only() {
+async fn a_cached_session_read_is_one_script_reading_the_version() {
     let server = RedisServer::start();
     // A fast heartbeat, so that the subscriber's own commands show up in the counts too.
     let options = RedisOptions {
@@ -174,19 +177,41 @@ async fn a_session_read_is_hgetall_and_pexpire_only() {
     }
     let counts = command_counts(&server);
     let calls = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
-    assert_eq!(calls("hgetall"), Some(20), "{counts:?}");
-    assert_eq!(calls("pexpire"), Some(20), "{counts:?}");
+    assert_eq!(calls("evalsha"), Some(20), "{counts:?}");
+    assert_eq!(calls("hget"), Some(20), "{counts:?}");
     for (name, _) in &counts {
         assert!(
-            [
-                "hgetall",
-                "pexpire",
-                "info",
-                "config|resetstat",
-                "client|info"
-            ]
-            .contains(&name.as_str()),
-            "a session read must send nothing but HGETALL and PEXPIRE (no pool PING), saw {name}: {counts:?}"
+            ["evalsha", "hget", "info", "config|resetstat", "client|info"].contains(&name.as_str()),
+            "a cached session read must run nothing but the read script's HGET, saw {name}: {counts:?}"
         );
     }
+}
+
+/// A read that is not a cache hit (here: the cache turned off) still costs one round trip:
+/// the script returns the whole hash and refreshes the TTL.
+#[tokio::test]
+async fn an_uncached_session_read_is_one_script_returning_the_hash() {
+    let server = RedisServer::start();
+    let options = RedisOptions {
+        session_cache: 0,
+        ..RedisOptions::default()
+    };
+    let state = RedisState::connect(&server.url(), options)
+        .await
+        .expect("connect");
+    let sessions = state.sessions();
+    let rec = record("cold-1");
+    sessions.create(rec.clone()).await.expect("create");
+    // The first read loads the script (NOSCRIPT, SCRIPT LOAD, EVALSHA again).
+    sessions.get("cold-1").await.expect("warm-up get");
+    server.cli(&["CONFIG", "RESETSTAT"]);
+    for _ in 0..5 {
+        let got = sessions.get("cold-1").await.expect("get").expect("found");
+        assert_eq!(*got, rec);
+    }
+    let counts = command_counts(&server);
+    let calls = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    assert_eq!(calls("evalsha"), Some(5), "{counts:?}");
+    assert_eq!(calls("hgetall"), Some(5), "{counts:?}");
+    assert_eq!(calls("pexpire"), Some(5), "{counts:?}");
 }

@@ -54,6 +54,8 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         stream: StreamId::Get,
         last_seq: 0,
         standalone: true,
+
+        retry_at: None,
     };
     tokio::spawn(async move {
         follow

@@ -106,6 +106,8 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         stream,
         last_seq: first_seq,
         standalone,
+
+        retry_at: None,
     };
     tokio::spawn(follow.run(opening, replay, closed, sub, changes, http));
     Ok(response)
@@ -166,7 +168,12 @@ pub(crate) struct Follow {
     /// The session's standalone stream: also delivers change notices, and is released
     /// when the client goes.
     pub(crate) standalone: bool,
+    /// When to read the log again after a backfill failed.
+    pub(crate) retry_at: Option<tokio::time::Instant>,
 }
+
+/// How long a stream waits before it reads the log again after a failed backfill.
+const BACKFILL_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Follow {
     pub(crate) async fn run(
@@ -191,8 +198,15 @@ impl Follow {
                     None => std::future::pending().await,
                 }
             };
+            let retry = async {
+                match self.retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = gone => break,
+                () = retry => done = self.backfill(&mut http).await,
                 d = sub.next() => match d {
                     Some(Delivery::Message(p)) => done = self.on_session(&p, &mut http).await,
                     Some(Delivery::Gap) => done = self.backfill(&mut http).await,
@@ -228,19 +242,28 @@ impl Follow {
         }
     }
 
-    /// Re-reads the log after the last written event; `true` when the stream is over.
+    /// Re-reads the log after the last written event; `true` when the stream is over. When
+    /// the log cannot be read (Redis just came back, this thread's connection is being
+    /// replaced), it tries again after [`BACKFILL_RETRY`] until it can: a gap is never left
+    /// unfilled.
     async fn backfill(&mut self, http: &mut Option<mpsc::Sender<Bytes>>) -> bool {
-        let Ok(epoch) = self.node.log.epoch().await else {
-            return false;
+        self.retry_at = None;
+        let read = async {
+            let epoch = self.node.log.epoch().await.map_err(ReplayError::State)?;
+            let after = EventId::new(epoch, self.stream, self.last_seq);
+            self.node.log.read_after(&self.session.id, &after).await
         };
-        let after = EventId::new(epoch, self.stream, self.last_seq);
-        match self.node.log.read_after(&self.session.id, &after).await {
+        match read.await {
             Ok(r) => {
                 self.write(http, r.events).await;
                 r.closed
             }
             Err(ReplayError::Gone) => true,
-            Err(ReplayError::State(_)) => false,
+            Err(ReplayError::State(e)) => {
+                tracing::debug!(error = %e, "backfill failed; retrying");
+                self.retry_at = Some(tokio::time::Instant::now() + BACKFILL_RETRY);
+                false
+            }
         }
     }
 
