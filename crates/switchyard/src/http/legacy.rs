@@ -3,6 +3,7 @@
 //! and every response travels on the `/sse` stream — through the bus, so the POST may land
 //! on any node.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -15,7 +16,7 @@ use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{SessionPatch, SessionRecord, Transport};
 use tokio::sync::mpsc;
 
-use super::stream::Follow;
+use super::stream::{Follow, OnEnd};
 use super::{HttpError, NodeData};
 use crate::dispatch::{self, dispatch};
 use crate::envelope::BROADCAST;
@@ -46,33 +47,25 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     let sub = node.bus.subscribe(&record.channel()).await?;
     let changes = node.bus.subscribe(BROADCAST).await?;
     let endpoint = Event::message(format!("/messages?sessionId={id}")).with_event("endpoint");
-    let (http, rx) = mpsc::channel(64);
-    let response = super::sse_response(&node, rx);
     let follow = Follow {
         node: node.clone(),
-        session: Arc::new(record.clone()),
+        session: Arc::new(record),
         stream: StreamId::Get,
         last_seq: 0,
         standalone: true,
-
         retry_at: None,
+        out: VecDeque::new(),
     };
-    tokio::spawn(async move {
-        follow
-            .run(
-                vec![endpoint.to_bytes()],
-                Vec::new(),
-                false,
-                sub,
-                Some(changes),
-                http,
-            )
-            .await;
-        // HTTP+SSE has no resumption: the session ends with its stream.
-        if let Err(e) = super::stream::end_session(&node, &record).await {
-            tracing::warn!(error = %e, "could not end an HTTP+SSE session");
-        }
-    });
+    // HTTP+SSE has no resumption: the session ends with its stream.
+    let body = follow.into_body(
+        vec![endpoint.to_bytes()],
+        Vec::new(),
+        false,
+        sub,
+        Some(changes),
+        OnEnd::EndSession,
+    );
+    let response = super::sse_stream(&node, Box::pin(body));
     Ok(response)
 }
 

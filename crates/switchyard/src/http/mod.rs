@@ -186,8 +186,16 @@ pub async fn session(req: &HttpRequest, node: &Node) -> Result<Arc<SessionRecord
 
 /// An SSE response whose body is fed by `rx`, with keep-alive comments while idle.
 pub fn sse_response(node: &Node, rx: mpsc::Receiver<Bytes>) -> HttpResponse {
+    sse_stream(node, tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+/// An SSE response whose body is `body`, with keep-alive comments while idle.
+pub fn sse_stream<S>(node: &Node, body: S) -> HttpResponse
+where
+    S: Stream<Item = Bytes> + Unpin + 'static,
+{
     let period = Duration::from_secs(node.config.http.keep_alive_secs);
-    sse_builder().streaming(keep_alive(rx, period))
+    sse_builder().streaming(keep_alive(body, period))
 }
 
 /// The headers of every SSE response.
@@ -199,16 +207,16 @@ pub fn sse_builder() -> actix_web::HttpResponseBuilder {
     b
 }
 
-fn keep_alive(
-    rx: mpsc::Receiver<Bytes>,
-    period: Duration,
-) -> impl Stream<Item = Result<Bytes, Infallible>> {
+fn keep_alive<S>(body: S, period: Duration) -> impl Stream<Item = Result<Bytes, Infallible>>
+where
+    S: Stream<Item = Bytes> + Unpin + 'static,
+{
     let start = tokio::time::Instant::now() + period;
     let tick = tokio::time::interval_at(start, period);
-    futures::stream::unfold((rx, tick), |(mut rx, mut tick)| async move {
+    futures::stream::unfold((body, tick), |(mut rx, mut tick)| async move {
         tokio::select! {
             biased;
-            m = rx.recv() => m.map(|b| (Ok(b), (rx, tick))),
+            m = rx.next() => m.map(|b| (Ok(b), (rx, tick))),
             _ = tick.tick() => {
                 let c = switchyard_protocol::sse::comment("keep-alive");
                 Some((Ok(c), (rx, tick)))

@@ -4,6 +4,7 @@
 //! A resumption finds its events in the [`switchyard_state::EventLog`] and follows the live
 //! ones on the session's bus channel, so it works on any node, whichever node produces them.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -16,9 +17,7 @@ use switchyard_protocol::jsonrpc::{Message, Notification, code};
 use switchyard_protocol::sse::Event;
 use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{Delivery, ReplayError, SessionPatch, SessionRecord, Subscription};
-use tokio::sync::mpsc;
 
-use super::post::send;
 use super::{HttpError, NodeData};
 use crate::envelope::{BROADCAST, Envelope};
 use crate::node::Node;
@@ -87,8 +86,6 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         },
         None => (Vec::new(), false),
     };
-    let (http, rx) = mpsc::channel(64);
-    let response = super::sse_response(&node, rx);
     let primes = session
         .protocol_version
         .parse::<ProtocolVersion>()
@@ -101,16 +98,21 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         opening.push(Event::message("").with_id(id).to_bytes());
     }
     let follow = Follow {
-        node,
+        node: node.clone(),
         session,
         stream,
         last_seq: first_seq,
         standalone,
-
         retry_at: None,
+        out: VecDeque::new(),
     };
-    tokio::spawn(follow.run(opening, replay, closed, sub, changes, http));
-    Ok(response)
+    let on_end = if standalone {
+        OnEnd::Release
+    } else {
+        OnEnd::Nothing
+    };
+    let body = follow.into_body(opening, replay, closed, sub, changes, on_end);
+    Ok(super::sse_stream(&node, Box::pin(body)))
 }
 
 /// Opens a new standalone stream for the session: 409 if one is attached already.
@@ -159,86 +161,128 @@ pub async fn end_session(node: &Node, session: &SessionRecord) -> Result<(), Htt
     Ok(())
 }
 
-/// Writes one stream to one client connection: the replay, then live events.
+/// What happens when a followed stream ends, its client gone or the stream over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnEnd {
+    /// Nothing (a POST stream resumed with `Last-Event-ID`).
+    Nothing,
+    /// The session's standalone GET stream is released, so the client may open another.
+    Release,
+    /// The session ends with its stream (HTTP+SSE has no resumption).
+    EndSession,
+}
+
+/// Runs the [`OnEnd`] of a stream when its body is dropped: by actix-web when the client
+/// goes, or after the last event. The work is async, so it is spawned.
+struct EndGuard {
+    node: Arc<Node>,
+    session: Arc<SessionRecord>,
+    stream: StreamId,
+    on_end: OnEnd,
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        let (node, session, stream) = (self.node.clone(), self.session.clone(), self.stream);
+        let on_end = self.on_end;
+        if on_end == OnEnd::Nothing {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            match on_end {
+                OnEnd::Nothing => {}
+                OnEnd::Release => release(&node, &session, stream).await,
+                OnEnd::EndSession => {
+                    if let Err(e) = end_session(&node, &session).await {
+                        tracing::warn!(error = %e, "could not end an HTTP+SSE session");
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Follows one stream for one client connection: the replay, then live events.
+///
+/// It is the response body itself (no task of its own, no channel in between): actix-web
+/// polls it while the client reads, and drops it when the client goes. That keeps an idle
+/// stream to the connection, the subscriptions and this state.
 pub(crate) struct Follow {
     pub(crate) node: Arc<Node>,
     pub(crate) session: Arc<SessionRecord>,
     pub(crate) stream: StreamId,
     pub(crate) last_seq: u64,
-    /// The session's standalone stream: also delivers change notices, and is released
-    /// when the client goes.
+    /// The session's standalone stream: also delivers change notices.
     pub(crate) standalone: bool,
     /// When to read the log again after a backfill failed.
     pub(crate) retry_at: Option<tokio::time::Instant>,
+    /// Written but not yet handed to actix-web.
+    pub(crate) out: VecDeque<Bytes>,
 }
 
 /// How long a stream waits before it reads the log again after a failed backfill.
 const BACKFILL_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// A [`Follow`] with its inputs, as the state of the body stream.
+struct Followed {
+    follow: Follow,
+    sub: Subscription,
+    changes: Option<Subscription>,
+    done: bool,
+    _end: EndGuard,
+}
+
 impl Follow {
-    pub(crate) async fn run(
+    /// The stream's body: `opening`, then `replay`, then live events until the stream is
+    /// over (`closed` when it already is) or the client goes; then `on_end`.
+    pub(crate) fn into_body(
         mut self,
         opening: Vec<Bytes>,
         replay: Vec<(EventId, String)>,
         closed: bool,
-        mut sub: Subscription,
-        mut changes: Option<Subscription>,
-        http: mpsc::Sender<Bytes>,
-    ) {
-        let mut http = Some(http);
-        for b in opening {
-            send(&mut http, b).await;
-        }
-        self.write(&mut http, replay).await;
-        let mut done = closed;
-        while !done && http.is_some() {
-            let gone = async {
-                match &http {
-                    Some(tx) => tx.closed().await,
-                    None => std::future::pending().await,
+        sub: Subscription,
+        changes: Option<Subscription>,
+        on_end: OnEnd,
+    ) -> impl futures::Stream<Item = Bytes> + 'static {
+        self.out.extend(opening);
+        self.write(replay);
+        let end = EndGuard {
+            node: self.node.clone(),
+            session: self.session.clone(),
+            stream: self.stream,
+            on_end,
+        };
+        let state = Followed {
+            follow: self,
+            sub,
+            changes,
+            done: closed,
+            _end: end,
+        };
+        futures::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(b) = st.follow.out.pop_front() {
+                    return Some((b, st));
                 }
-            };
-            let retry = async {
-                match self.retry_at {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
+                if st.done {
+                    return None;
                 }
-            };
-            tokio::select! {
-                _ = gone => break,
-                () = retry => done = self.backfill(&mut http).await,
-                d = sub.next() => match d {
-                    Some(Delivery::Message(p)) => done = self.on_session(&p, &mut http).await,
-                    Some(Delivery::Gap) => done = self.backfill(&mut http).await,
-                    None => break,
-                },
-                d = crate::node::next_delivery(&mut changes) => match d {
-                    Some(Delivery::Message(p)) => self.on_change(&p).await,
-                    Some(Delivery::Gap) => {}
-                    None => changes = None,
-                },
+                st.step().await;
             }
-        }
-        if self.standalone {
-            release(&self.node, &self.session, self.stream).await;
-        }
+        })
     }
 
-    async fn write(
-        &mut self,
-        http: &mut Option<mpsc::Sender<Bytes>>,
-        events: Vec<(EventId, String)>,
-    ) {
+    fn write(&mut self, events: Vec<(EventId, String)>) {
         for (id, data) in events {
             if id.seq <= self.last_seq {
                 continue;
             }
             self.last_seq = id.seq;
-            send(
-                http,
-                Event::message(data).with_id(id.to_string()).to_bytes(),
-            )
-            .await;
+            self.out
+                .push_back(Event::message(data).with_id(id.to_string()).to_bytes());
         }
     }
 
@@ -246,7 +290,7 @@ impl Follow {
     /// the log cannot be read (Redis just came back, this thread's connection is being
     /// replaced), it tries again after [`BACKFILL_RETRY`] until it can: a gap is never left
     /// unfilled.
-    async fn backfill(&mut self, http: &mut Option<mpsc::Sender<Bytes>>) -> bool {
+    async fn backfill(&mut self) -> bool {
         self.retry_at = None;
         let read = async {
             let epoch = self.node.log.epoch().await.map_err(ReplayError::State)?;
@@ -255,7 +299,7 @@ impl Follow {
         };
         match read.await {
             Ok(r) => {
-                self.write(http, r.events).await;
+                self.write(r.events);
                 r.closed
             }
             Err(ReplayError::Gone) => true,
@@ -267,7 +311,7 @@ impl Follow {
         }
     }
 
-    async fn on_session(&mut self, payload: &[u8], http: &mut Option<mpsc::Sender<Bytes>>) -> bool {
+    async fn on_session(&mut self, payload: &[u8]) -> bool {
         let mine = self.stream.to_string();
         match Envelope::parse(payload) {
             Some(Envelope::Event { stream, id, data }) if stream == mine => {
@@ -276,13 +320,13 @@ impl Follow {
                 };
                 if id.seq > self.last_seq + 1 {
                     // Something was missed on the bus: take it from the log.
-                    return self.backfill(http).await;
+                    return self.backfill().await;
                 }
-                self.write(http, vec![(id, data)]).await;
+                self.write(vec![(id, data)]);
                 false
             }
             Some(Envelope::Closed { stream }) if stream == mine => {
-                self.backfill(http).await;
+                self.backfill().await;
                 true
             }
             Some(Envelope::Close) => true,
@@ -331,6 +375,32 @@ impl Follow {
         let message = Message::Notification(notification);
         if let Err(e) = self.node.emit(&self.session, self.stream, &message).await {
             tracing::warn!(error = %e, "could not deliver a change notice");
+        }
+    }
+}
+
+impl Followed {
+    /// Waits for the next thing to do and does it (writing to `follow.out`, or ending).
+    async fn step(&mut self) {
+        let retry_at = self.follow.retry_at;
+        let retry = async {
+            match retry_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = retry => self.done = self.follow.backfill().await,
+            d = self.sub.next() => match d {
+                Some(Delivery::Message(p)) => self.done = self.follow.on_session(&p).await,
+                Some(Delivery::Gap) => self.done = self.follow.backfill().await,
+                None => self.done = true,
+            },
+            d = crate::node::next_delivery(&mut self.changes) => match d {
+                Some(Delivery::Message(p)) => self.follow.on_change(&p).await,
+                Some(Delivery::Gap) => {}
+                None => self.changes = None,
+            },
         }
     }
 }
