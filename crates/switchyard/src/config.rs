@@ -44,6 +44,9 @@ pub struct RedisConfig {
     /// Milliseconds any one Redis operation may take before the request that needs it gets
     /// 503 with `Retry-After`. Default 2000.
     pub timeout_ms: u64,
+    /// Decoded session records a node keeps (each checked against Redis on every read, so
+    /// it saves decoding, never the round trip); 0 turns the cache off. Default 10000.
+    pub session_cache: usize,
 }
 
 impl Default for RedisConfig {
@@ -51,6 +54,7 @@ impl Default for RedisConfig {
         Self {
             url: String::new(),
             timeout_ms: 2000,
+            session_cache: 10_000,
         }
     }
 }
@@ -302,6 +306,7 @@ mod tests {
         assert_eq!(cfg.bind, "127.0.0.1:0");
         assert_eq!(cfg.backend, "everything");
         assert_eq!(cfg.http.max_body_bytes, 4 * 1024 * 1024);
+        assert_eq!(cfg.redis.session_cache, 10_000);
     }
 
     #[test]
@@ -311,11 +316,12 @@ mod tests {
         let path = dir.join("switchyard.toml");
         std::fs::write(
             &path,
-            "backend = \"everything\"\n[http]\nresponse_mode = \"sse\"\n",
+            "backend = \"everything\"\n[http]\nresponse_mode = \"sse\"\n[redis]\nsession_cache = 5\n",
         )
         .expect("write");
         let cfg = Config::load(Some(&path), &Overrides::default()).expect("load");
         assert_eq!(cfg.http.response_mode, ResponseMode::Sse);
+        assert_eq!(cfg.redis.session_cache, 5);
         std::fs::write(&path, "backend = \"nope\"\n").expect("write");
         assert!(Config::load(Some(&path), &Overrides::default()).is_err());
         std::fs::write(&path, "[http]\nno_such_key = 1\n").expect("write");

@@ -81,6 +81,7 @@ impl Node {
             max_len_per_stream: config.session.event_log_max_len,
             timeout: Duration::from_millis(config.redis.timeout_ms),
             bus_capacity: BUS_CAPACITY,
+            session_cache: config.redis.session_cache,
             ..switchyard_redis::RedisOptions::default()
         };
         let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
