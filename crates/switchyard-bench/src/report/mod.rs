@@ -104,7 +104,7 @@ impl Results {
 /// The name a label is shown under.
 pub(crate) fn display_name(label: &str) -> String {
     match label {
-        "floor" => "actix-web floor (no MCP)",
+        "floor" => "actix-web floor (no MCP, published actix-http)",
         "switchyard" => "Switchyard, in-memory",
         "switchyard-redis" => "Switchyard, Redis",
         "rmcp" => "rmcp (Rust SDK, axum)",
