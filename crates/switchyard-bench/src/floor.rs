@@ -9,6 +9,7 @@
 //! the naive framework floor for an idle stream. Accepted sockets get TCP_NODELAY, as any
 //! latency-minded server sets.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Mutex;
 
@@ -89,7 +90,7 @@ async fn get(senders: web::Data<Senders>) -> impl actix_web::Responder {
 /// Runs the floor server until interrupted.
 pub(crate) fn run(args: FloorArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&args.bind)?;
-    crate::announce(listener.local_addr()?)?;
+    announce(listener.local_addr()?)?;
     actix_web::rt::System::new().block_on(async move {
         let senders = web::Data::new(Senders::default());
         HttpServer::new(move || {
@@ -104,6 +105,15 @@ pub(crate) fn run(args: FloorArgs) -> anyhow::Result<()> {
         .run()
         .await
     })?;
+    Ok(())
+}
+
+/// Prints `listening on http://ADDR` (what scripts wait for) and flushes it. Here rather
+/// than in `main.rs` so that `bench/peers/floor`, which includes this file, needs nothing else.
+fn announce(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{addr}")?;
+    stdout.flush()?;
     Ok(())
 }
 

@@ -81,11 +81,3 @@ fn emit<T: serde::Serialize>(report: &T, out: Option<&Path>) -> anyhow::Result<(
     stdout.flush()?;
     Ok(())
 }
-
-/// Prints `listening on http://ADDR` (what scripts wait for) and flushes it.
-fn announce(addr: std::net::SocketAddr) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{addr}")?;
-    stdout.flush()?;
-    Ok(())
-}
