@@ -183,7 +183,6 @@ struct EndGuard {
 
 impl Drop for EndGuard {
     fn drop(&mut self) {
-        let (node, session, stream) = (self.node.clone(), self.session.clone(), self.stream);
         let on_end = self.on_end;
         if on_end == OnEnd::Nothing {
             return;
@@ -191,6 +190,7 @@ impl Drop for EndGuard {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        let (node, session, stream) = (self.node.clone(), self.session.clone(), self.stream);
         runtime.spawn(async move {
             match on_end {
                 OnEnd::Nothing => {}
