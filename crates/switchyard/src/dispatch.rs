@@ -124,7 +124,7 @@ async fn notification(
                     exchange::view(&session),
                     tx,
                     Arc::new(switchyard_backend::NoPeer),
-                    Arc::new(crate::node::BusChanges::new(node.bus.clone())),
+                    node.changes.clone(),
                 );
                 node.backend.notification(n, ctx).await;
             });

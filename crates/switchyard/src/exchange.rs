@@ -6,7 +6,9 @@
 //! goes on when the client's connection drops: the transport keeps logging what it is given.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,11 +18,11 @@ use serde_json::Value;
 use switchyard_backend::{Context, InputRequest, Peer, SessionView, StreamControl};
 use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request};
 use switchyard_state::{Delivery, SessionRecord};
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::envelope::Envelope;
-use crate::node::{BusChanges, Node};
+use crate::node::Node;
 
 /// What a request hands its transport.
 #[derive(Debug)]
@@ -34,21 +36,51 @@ pub enum Out {
 /// How long a request runs before it listens for cancellations from other nodes.
 const SUBSCRIBE_AFTER: Duration = Duration::from_millis(20);
 
-type Pending = Arc<Mutex<HashMap<Id, oneshot::Sender<Result<Value, ErrorObject>>>>>;
+type Answer = oneshot::Sender<Result<Value, ErrorObject>>;
 
-/// The [`Peer`] of one request: sends requests on its stream, and takes answers that any
-/// node publishes on the session channel.
-struct ExchangePeer {
-    pending: Pending,
-    /// Whether the session channel subscription stands.
-    subscribed: watch::Receiver<bool>,
+/// The session channel subscription, as the peer sees it.
+const SUB_NONE: u8 = 0;
+const SUB_STANDING: u8 = 1;
+const SUB_FAILED: u8 = 2;
+
+/// What one request shares with its backend handler, in one allocation: the [`Peer`] (sends
+/// requests on the request's stream and takes the answers any node publishes on the session
+/// channel) and the [`StreamControl`].
+struct Shared {
+    pending: Mutex<HashMap<Id, Answer>>,
+    /// `SUB_*`: whether the session channel subscription stands.
+    subscription: AtomicU8,
+    /// Signalled when `subscription` leaves `SUB_NONE`.
+    settled: Notify,
     /// Asks the exchange to subscribe now.
-    wanted: Arc<Notify>,
+    wanted: Notify,
     timeout: Duration,
+    out: mpsc::UnboundedSender<Out>,
+}
+
+impl Shared {
+    fn settle(&self, state: u8) {
+        self.subscription.store(state, Ordering::Release);
+        self.settled.notify_waiters();
+    }
+
+    /// Waits until the subscription stands (`true`) or has failed (`false`).
+    async fn standing(&self) -> bool {
+        loop {
+            let settled = self.settled.notified();
+            let mut settled = std::pin::pin!(settled);
+            settled.as_mut().enable();
+            match self.subscription.load(Ordering::Acquire) {
+                SUB_STANDING => return true,
+                SUB_FAILED => return false,
+                _ => settled.await,
+            }
+        }
+    }
 }
 
 #[async_trait]
-impl Peer for ExchangePeer {
+impl Peer for Shared {
     async fn request(
         &self,
         request: InputRequest,
@@ -57,12 +89,8 @@ impl Peer for ExchangePeer {
         let InputRequest { method, params, .. } = request;
         let method = method.as_str();
         self.wanted.notify_one();
-        let mut subscribed = self.subscribed.clone();
-        let standing = matches!(
-            tokio::time::timeout(self.timeout, subscribed.wait_for(|s| *s)).await,
-            Ok(Ok(_))
-        );
-        if !standing {
+        let standing = tokio::time::timeout(self.timeout, self.standing()).await;
+        if !matches!(standing, Ok(true)) {
             return Err(ErrorObject::internal(
                 "cannot reach the client: the session channel is unavailable",
             ));
@@ -92,16 +120,14 @@ impl Peer for ExchangePeer {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+impl StreamControl for Shared {
+    fn close_stream(&self) {
+        let _ = self.out.send(Out::CloseStream);
+    }
 }
 
-struct OutControl(mpsc::UnboundedSender<Out>);
-
-impl StreamControl for OutControl {
-    fn close_stream(&self) {
-        let _ = self.0.send(Out::CloseStream);
-    }
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The severity order of `notifications/message` levels.
@@ -147,6 +173,14 @@ pub fn view(session: &SessionRecord) -> SessionView {
 }
 
 /// Runs `request` through the backend, writing everything it produces to `out`.
+///
+/// Nearly every request is done the first time its handler is polled; such a request costs
+/// one context and nothing else. Only one still running after that first poll is entered in
+/// the node's in-flight map (so a `notifications/cancelled` on this node stops it) and, after
+/// [`SUBSCRIBE_AFTER`] or as soon as it asks the client something, listens on the session
+/// channel (answers from the client, cancellations on other nodes). A cancellation that
+/// races the first poll is missed, as one from another node in the first
+/// [`SUBSCRIBE_AFTER`] is: the spec makes cancellation best effort.
 pub async fn run(
     node: Arc<Node>,
     session: Arc<SessionRecord>,
@@ -154,60 +188,66 @@ pub async fn run(
     out: mpsc::UnboundedSender<Out>,
 ) {
     let id = request.id.clone();
-    // Named only if the exchange subscribes (most never do).
-    let channel = std::cell::OnceCell::new();
-    // The session channel carries the client's answers and cancellations. Subscribing is
-    // never on the way to the backend: a request to the client subscribes first and waits
-    // until the subscription stands (so its answer cannot be missed); any other request
-    // subscribes only once it has run for SUBSCRIBE_AFTER, so the quick ones — nearly all —
-    // cost the bus nothing. A cancellation from another node in that first moment is missed,
-    // which the spec allows (cancellation is best effort).
-    let mut subscribing = None;
-    let mut started = false;
-    let wanted = Arc::new(Notify::new());
-    let delay = tokio::time::sleep(SUBSCRIBE_AFTER);
-    let mut delay = std::pin::pin!(delay);
-    let mut sub = None;
-    let (subscribed_tx, subscribed) = watch::channel(false);
-    let cancel = CancellationToken::new();
+    let min_level = session.log_level.as_deref().and_then(level_rank);
+    let shared = Arc::new(Shared {
+        pending: Mutex::default(),
+        subscription: AtomicU8::new(SUB_NONE),
+        settled: Notify::new(),
+        wanted: Notify::new(),
+        timeout: Duration::from_secs(node.config.session.client_request_timeout_secs),
+        out,
+    });
+    let progress = request.meta().and_then(|m| m.get("progressToken")).cloned();
+    let mut cancel = None;
+    let stream = switchyard_backend::serve(node.backend.clone(), request, |outbox| {
+        let ctx = Context::new(view(&session), outbox, shared.clone(), node.changes.clone())
+            .with_progress_token(progress)
+            .with_stream_control(shared.clone());
+        cancel = Some(ctx.cancel.clone());
+        ctx
+    });
+    let cancel = cancel.unwrap_or_default();
+    let mut stream = std::pin::pin!(stream);
+    let forward = |m: Message| {
+        if passes_level(&m, min_level) {
+            let _ = shared.out.send(Out::Message(m));
+        }
+    };
+    let done = std::future::poll_fn(|cx| {
+        loop {
+            match stream.as_mut().poll_next_unpin(cx) {
+                Poll::Ready(Some(m)) => forward(m),
+                Poll::Ready(None) => return Poll::Ready(true),
+                Poll::Pending => return Poll::Ready(false),
+            }
+        }
+    })
+    .await;
+    if done {
+        return;
+    }
+
     let key = (session.id.clone(), id.clone());
     lock(&node.inflight).insert(key.clone(), cancel.clone());
     let _registered = Inflight { node: &node, key };
-    let pending: Pending = Arc::default();
-    let peer = Arc::new(ExchangePeer {
-        pending: pending.clone(),
-        subscribed,
-        wanted: wanted.clone(),
-        timeout: Duration::from_secs(node.config.session.client_request_timeout_secs),
-    });
-    let progress = request.meta().and_then(|m| m.get("progressToken")).cloned();
-    let min_level = session.log_level.as_deref().and_then(level_rank);
-    let changes = Arc::new(BusChanges::new(node.bus.clone()));
-    let control = Arc::new(OutControl(out.clone()));
-    let ctx_cancel = cancel.clone();
-    let seen = session.clone();
-    let stream = switchyard_backend::serve(node.backend.clone(), request, move |outbox| {
-        Context::new(view(&seen), outbox, peer, changes)
-            .with_cancel(ctx_cancel)
-            .with_progress_token(progress)
-            .with_stream_control(control)
-    });
-    let mut stream = std::pin::pin!(stream);
+    // Named only if the exchange subscribes.
+    let channel = std::cell::OnceCell::new();
+    let mut subscribing = None;
+    let mut started = false;
+    let delay = tokio::time::sleep(SUBSCRIBE_AFTER);
+    let mut delay = std::pin::pin!(delay);
+    let mut sub = None;
     loop {
         tokio::select! {
             item = stream.next() => match item {
-                Some(m) => {
-                    if passes_level(&m, min_level) {
-                        let _ = out.send(Out::Message(m));
-                    }
-                }
+                Some(m) => forward(m),
                 None => break,
             },
             _ = &mut delay, if !started => {
                 started = true;
                 subscribing = Some(node.bus.subscribe(channel.get_or_init(|| session.channel())));
             }
-            _ = wanted.notified(), if !started => {
+            _ = shared.wanted.notified(), if !started => {
                 started = true;
                 subscribing = Some(node.bus.subscribe(channel.get_or_init(|| session.channel())));
             }
@@ -221,13 +261,16 @@ pub async fn run(
                 match result {
                     Ok(s) => {
                         sub = Some(s);
-                        let _ = subscribed_tx.send(true);
+                        shared.settle(SUB_STANDING);
                     }
-                    Err(e) => tracing::warn!(error = %e, "no session channel: answers and cancellations from other nodes will not arrive"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no session channel: answers and cancellations from other nodes will not arrive");
+                        shared.settle(SUB_FAILED);
+                    }
                 }
             }
             delivery = crate::node::next_delivery(&mut sub) => match delivery {
-                Some(Delivery::Message(p)) => on_envelope(&p, &id, &pending, &cancel),
+                Some(Delivery::Message(p)) => on_envelope(&p, &id, &shared.pending, &cancel),
                 Some(Delivery::Gap) => {}
                 None => sub = None,
             },
@@ -258,7 +301,12 @@ pub fn cancel_local(node: &Node, session: &str, params: Option<&serde_json::Map<
     }
 }
 
-fn on_envelope(payload: &[u8], request: &Id, pending: &Pending, cancel: &CancellationToken) {
+fn on_envelope(
+    payload: &[u8],
+    request: &Id,
+    pending: &Mutex<HashMap<Id, Answer>>,
+    cancel: &CancellationToken,
+) {
     match Envelope::parse(payload) {
         Some(Envelope::Client { data }) => {
             let Ok(value) = serde_json::from_str::<Value>(&data) else {

@@ -44,6 +44,8 @@ pub struct Node {
     /// Requests running on this node, by session and request id: a cancellation that lands
     /// here stops them at once (other nodes hear of it on the session channel).
     pub inflight: std::sync::Mutex<HashMap<(String, Id), tokio_util::sync::CancellationToken>>,
+    /// Change notices from the backend, fanned out to every node (shared by all requests).
+    pub changes: Arc<dyn Changes>,
     /// The `x-mcp-header` annotations of the backend's tools, by tool name.
     param_headers: tokio::sync::RwLock<Option<ParamHeaders>>,
 }
@@ -137,6 +139,7 @@ impl Node {
         Arc::new(Node {
             id,
             inflight: std::sync::Mutex::default(),
+            changes: Arc::new(BusChanges::new(bus.clone())),
             config,
             backend,
             sessions,

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use super::{HttpError, VERSION_HEADER};
 use crate::exchange::level_rank;
 use crate::mrtr::MrtrPeer;
-use crate::node::{BusChanges, Node};
+use crate::node::Node;
 
 /// Methods of the session eras that 2026-07-28 removed: 404 with `-32601`.
 const REMOVED: &[&str] = &[
@@ -318,7 +318,7 @@ async fn exchange(
         client_capabilities: meta.client_capabilities,
         client_info: meta.client_info.unwrap_or_else(|| json!({})),
     };
-    let changes = Arc::new(BusChanges::new(node.bus.clone()));
+    let changes = node.changes.clone();
     let ctx_peer = peer.clone();
     let stream = switchyard_backend::serve(node.backend.clone(), r, move |outbox| {
         Context::new(view, outbox, ctx_peer, changes).with_progress_token(progress)
