@@ -251,24 +251,36 @@ impl Message {
         let Value::Object(mut obj) = value else {
             return Err(Invalid::new(None, "a JSON-RPC message must be an object"));
         };
-        let id = obj.remove("id").map(parse_id);
+        Message::from_members(Members {
+            jsonrpc_2_0: obj.get("jsonrpc").and_then(Value::as_str) == Some("2.0"),
+            id: obj.remove("id"),
+            method: obj.remove("method"),
+            params: obj.remove("params"),
+            result: obj.remove("result"),
+            error: obj.remove("error"),
+        })
+    }
+
+    /// [`Message::from_value`]'s rules, on the members already picked out.
+    fn from_members(m: Members) -> Result<Message, Invalid> {
+        let id = m.id.map(parse_id);
         let id_ok = match &id {
             Some(Ok(id)) => Some(id.clone()),
             _ => None,
         };
-        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        if !m.jsonrpc_2_0 {
             return Err(Invalid::new(id_ok, "\"jsonrpc\" must be \"2.0\""));
         }
-        let params = match obj.remove("params") {
+        let params = match m.params {
             None => None,
             Some(Value::Object(p)) => Some(p),
             Some(_) => return Err(Invalid::new(id_ok, "\"params\" must be an object")),
         };
-        if let Some(method) = obj.remove("method") {
+        if let Some(method) = m.method {
             let Value::String(method) = method else {
                 return Err(Invalid::new(id_ok, "\"method\" must be a string"));
             };
-            if obj.contains_key("result") || obj.contains_key("error") {
+            if m.result.is_some() || m.error.is_some() {
                 return Err(Invalid::new(
                     id_ok,
                     "a request cannot carry result or error",
@@ -284,11 +296,11 @@ impl Message {
             Some(Ok(id)) => Some(id),
             // An error response about an unreadable request carries `"id": null` (JSON-RPC
             // 2.0) or no id at all (MCP 2025-11-25 makes `id` optional on error responses).
-            Some(Err(NULL_ID)) | None if obj.contains_key("error") => None,
+            Some(Err(NULL_ID)) | None if m.error.is_some() => None,
             Some(Err(why)) => return Err(Invalid::new(None, why)),
             None => return Err(Invalid::new(None, "a message needs \"method\" or \"id\"")),
         };
-        match (obj.remove("result"), obj.remove("error")) {
+        match (m.result, m.error) {
             (Some(result), None) => Ok(Message::Response(Response {
                 id,
                 outcome: Ok(result),
@@ -305,6 +317,181 @@ impl Message {
                 "a response needs exactly one of \"result\" or \"error\"",
             )),
         }
+    }
+}
+
+/// The members of a JSON-RPC object the rules look at; the others are ignored.
+#[derive(Default)]
+struct Members {
+    jsonrpc_2_0: bool,
+    id: Option<Value>,
+    method: Option<Value>,
+    params: Option<Value>,
+    result: Option<Value>,
+    error: Option<Value>,
+}
+
+/// One JSON value of a body, read straight from the bytes: an object's members picked out
+/// without building a map for the envelope (the hot path of every POST). Read like a
+/// [`Value`] would be: a repeated member's last value wins.
+enum Item {
+    Object(Members),
+    Other,
+}
+
+/// A whole body: one item, or a batch of them.
+enum Top {
+    Single(Item),
+    Batch(Vec<Item>),
+}
+
+struct ItemVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ItemVisitor {
+    type Value = Item;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+        let mut m = Members::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Jsonrpc => {
+                    let v: Value = map.next_value()?;
+                    m.jsonrpc_2_0 = v.as_str() == Some("2.0");
+                }
+                Key::Id => m.id = Some(map.next_value()?),
+                Key::Method => m.method = Some(map.next_value()?),
+                Key::Params => m.params = Some(map.next_value()?),
+                Key::Result => m.result = Some(map.next_value()?),
+                Key::Error => m.error = Some(map.next_value()?),
+                Key::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Item::Object(m))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Item::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Item, E> {
+        Ok(Item::Other)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Item, D::Error> {
+        d.deserialize_any(ItemVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TopVisitor {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<Item>()? {
+            items.push(item);
+        }
+        Ok(Top::Batch(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Top, A::Error> {
+        ItemVisitor.visit_map(map).map(Top::Single)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Top, E> {
+        Ok(Top::Single(Item::Other))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Top, E> {
+        Ok(Top::Single(Item::Other))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Top, E> {
+        Ok(Top::Single(Item::Other))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Top, E> {
+        Ok(Top::Single(Item::Other))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Top, E> {
+        Ok(Top::Single(Item::Other))
+    }
+    fn visit_unit<E>(self) -> Result<Top, E> {
+        Ok(Top::Single(Item::Other))
+    }
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Top, D::Error> {
+        d.deserialize_any(TopVisitor)
+    }
+}
+
+/// A member name of a JSON-RPC object.
+enum Key {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    Result,
+    Error,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E>(self, k: &str) -> Result<Key, E> {
+                Ok(match k {
+                    "jsonrpc" => Key::Jsonrpc,
+                    "id" => Key::Id,
+                    "method" => Key::Method,
+                    "params" => Key::Params,
+                    "result" => Key::Result,
+                    "error" => Key::Error,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+fn read_item(item: Item) -> Result<Message, Invalid> {
+    match item {
+        Item::Object(m) => Message::from_members(m),
+        Item::Other => Err(Invalid::new(None, "a JSON-RPC message must be an object")),
     }
 }
 
@@ -416,18 +603,15 @@ impl BodyError {
 
 /// Classifies an untrusted POST body.
 pub fn classify(bytes: &[u8]) -> Result<Body, BodyError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| BodyError::Parse(e.to_string()))?;
-    match value {
-        Value::Array(items) => {
+    let top: Top = serde_json::from_slice(bytes).map_err(|e| BodyError::Parse(e.to_string()))?;
+    match top {
+        Top::Batch(items) => {
             if items.is_empty() {
                 return Err(BodyError::EmptyBatch);
             }
-            Ok(Body::Batch(
-                items.into_iter().map(Message::from_value).collect(),
-            ))
+            Ok(Body::Batch(items.into_iter().map(read_item).collect()))
         }
-        other => Ok(Body::Single(Message::from_value(other))),
+        Top::Single(item) => Ok(Body::Single(read_item(item))),
     }
 }
 

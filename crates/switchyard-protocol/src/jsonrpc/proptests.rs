@@ -63,6 +63,85 @@ fn message() -> impl Strategy<Value = Message> {
     ]
 }
 
+/// What `classify` answered when it parsed a whole `Value` first: the reference it must
+/// agree with.
+fn classify_through_value(bytes: &[u8]) -> Result<Body, BodyError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| BodyError::Parse(e.to_string()))?;
+    match value {
+        Value::Array(items) if items.is_empty() => Err(BodyError::EmptyBatch),
+        Value::Array(items) => Ok(Body::Batch(
+            items.into_iter().map(Message::from_value).collect(),
+        )),
+        other => Ok(Body::Single(Message::from_value(other))),
+    }
+}
+
+/// A JSON object as text, built member by member: names may repeat, and the values are
+/// often the ones the rules look for.
+fn envelope_text() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        Just("jsonrpc"),
+        Just("id"),
+        Just("method"),
+        Just("params"),
+        Just("result"),
+        Just("error"),
+        Just("other"),
+    ];
+    let value = prop_oneof![
+        Just(Value::from("1.0")),
+        Just(Value::Null),
+        id().prop_map(|i| serde_json::to_value(i).unwrap_or_default()),
+        ".{0,8}".prop_map(Value::from),
+        error_object().prop_map(|e| serde_json::to_value(e).unwrap_or_default()),
+        json_value(),
+    ];
+    // Most objects start as a valid request, notification or response, so that the
+    // members after them decide the outcome.
+    let start = prop_oneof![
+        Just(r#""jsonrpc":"2.0","id":1,"method":"m""#),
+        Just(r#""jsonrpc":"2.0","method":"m""#),
+        Just(r#""jsonrpc":"2.0","id":"a","result":{}"#),
+        Just(r#""jsonrpc":"2.0","id":2,"error":{"code":1,"message":"x"}"#),
+        Just(r#""jsonrpc":"2.0""#),
+        Just(""),
+    ];
+    (start, prop::collection::vec((name, value), 0..5)).prop_map(|(start, members)| {
+        let members = members
+            .into_iter()
+            .map(|(k, v)| format!("{}:{v}", Value::from(k)));
+        let all: Vec<String> = std::iter::once(start.to_owned())
+            .filter(|s| !s.is_empty())
+            .chain(members)
+            .collect();
+        format!("{{{}}}", all.join(","))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn classify_agrees_with_reading_a_value_first(
+        objects in prop::collection::vec(envelope_text(), 1..4),
+        batch in any::<bool>(),
+    ) {
+        let body = if batch || objects.len() > 1 {
+            format!("[{}]", objects.join(","))
+        } else {
+            objects[0].clone()
+        };
+        prop_assert_eq!(classify(body.as_bytes()), classify_through_value(body.as_bytes()));
+    }
+
+    #[test]
+    fn classify_agrees_with_reading_a_value_first_on_any_json(value in json_value()) {
+        let body = value.to_string();
+        prop_assert_eq!(classify(body.as_bytes()), classify_through_value(body.as_bytes()));
+    }
+}
+
 proptest! {
     #[test]
     fn value_round_trip(msg in message()) {

@@ -40,6 +40,33 @@ fn nesting_too_deep_is_a_parse_error_not_a_stack_overflow() {
 }
 
 #[test]
+fn nesting_too_deep_inside_a_member_is_a_parse_error() {
+    let deep = "[".repeat(100_000);
+    for body in [
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","params":{{"a":{deep}"#),
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","unknown":{deep}"#),
+        format!(r#"[{{"jsonrpc":"2.0","unknown":{deep}"#),
+    ] {
+        assert!(matches!(
+            classify(body.as_bytes()),
+            Err(BodyError::Parse(_))
+        ));
+    }
+}
+
+#[test]
+fn a_repeated_member_reads_as_its_last_value_and_escaped_names_count() {
+    let body = br#"{"jsonrpc":"1.0","jsonrpc":"2.0","id":"a","\u0069d":7,"method":"x","method":"tools/list"}"#;
+    let Ok(Body::Single(Ok(Message::Request(r)))) = classify(body) else {
+        panic!("{:?}", classify(body));
+    };
+    assert_eq!(r.id, Id::Number(7));
+    assert_eq!(r.method, "tools/list");
+    let body = br#"{"jsonrpc":"2.0","jsonrpc":"1.0","id":1,"method":"m"}"#;
+    assert!(matches!(classify(body), Ok(Body::Single(Err(_)))));
+}
+
+#[test]
 fn empty_batch_is_an_invalid_request() {
     for body in ["[]", " [ ] "] {
         let err = classify(body.as_bytes()).unwrap_err();
