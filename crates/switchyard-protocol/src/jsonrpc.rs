@@ -331,125 +331,112 @@ struct Members {
     error: Option<Value>,
 }
 
-/// One JSON value of a body, read straight from the bytes: an object's members picked out
-/// without building a map for the envelope (the hot path of every POST). Read like a
-/// [`Value`] would be: a repeated member's last value wins.
-enum Item {
-    Object(Members),
-    Other,
+/// One message of a body, read straight from the bytes and judged: an object's members are
+/// picked out without building a map for the envelope (the hot path of every POST), and read
+/// as a [`Value`] would be — a repeated member's last value wins.
+struct Judged(Result<Message, Invalid>);
+
+/// A whole body; `None` for an empty batch.
+struct Parsed(Option<Body>);
+
+fn not_an_object() -> Result<Message, Invalid> {
+    Err(Invalid::new(None, "a JSON-RPC message must be an object"))
 }
 
-/// A whole body: one item, or a batch of them.
-enum Top {
-    Single(Item),
-    Batch(Vec<Item>),
-}
-
-struct ItemVisitor;
-
-impl<'de> serde::de::Visitor<'de> for ItemVisitor {
-    type Value = Item;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
-        let mut m = Members::default();
-        while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::Jsonrpc => {
-                    let v: Value = map.next_value()?;
-                    m.jsonrpc_2_0 = v.as_str() == Some("2.0");
-                }
-                Key::Id => m.id = Some(map.next_value()?),
-                Key::Method => m.method = Some(map.next_value()?),
-                Key::Params => m.params = Some(map.next_value()?),
-                Key::Result => m.result = Some(map.next_value()?),
-                Key::Error => m.error = Some(map.next_value()?),
-                Key::Other => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
+fn read_members<'de, A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Members, A::Error> {
+    let mut m = Members::default();
+    while let Some(key) = map.next_key::<Key>()? {
+        match key {
+            Key::Jsonrpc => {
+                let v: Value = map.next_value()?;
+                m.jsonrpc_2_0 = v.as_str() == Some("2.0");
+            }
+            Key::Id => m.id = Some(map.next_value()?),
+            Key::Method => m.method = Some(map.next_value()?),
+            Key::Params => m.params = Some(map.next_value()?),
+            Key::Result => m.result = Some(map.next_value()?),
+            Key::Error => m.error = Some(map.next_value()?),
+            Key::Other => {
+                map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        Ok(Item::Object(m))
     }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Item::Other)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
-    fn visit_unit<E>(self) -> Result<Item, E> {
-        Ok(Item::Other)
-    }
+    Ok(m)
 }
 
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Item, D::Error> {
-        d.deserialize_any(ItemVisitor)
-    }
-}
-
-struct TopVisitor;
-
-impl<'de> serde::de::Visitor<'de> for TopVisitor {
-    type Value = Top;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element::<Item>()? {
-            items.push(item);
+/// A visitor's methods for every JSON scalar, each answering `$scalar`.
+macro_rules! scalars_are {
+    ($ty:ty, $scalar:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<$ty, E> {
+            Ok($scalar)
         }
-        Ok(Top::Batch(items))
-    }
+        fn visit_i64<E>(self, _: i64) -> Result<$ty, E> {
+            Ok($scalar)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$ty, E> {
+            Ok($scalar)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$ty, E> {
+            Ok($scalar)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<$ty, E> {
+            Ok($scalar)
+        }
+        fn visit_unit<E>(self) -> Result<$ty, E> {
+            Ok($scalar)
+        }
+    };
+}
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Top, A::Error> {
-        ItemVisitor.visit_map(map).map(Top::Single)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Top, E> {
-        Ok(Top::Single(Item::Other))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Top, E> {
-        Ok(Top::Single(Item::Other))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Top, E> {
-        Ok(Top::Single(Item::Other))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Top, E> {
-        Ok(Top::Single(Item::Other))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Top, E> {
-        Ok(Top::Single(Item::Other))
-    }
-    fn visit_unit<E>(self) -> Result<Top, E> {
-        Ok(Top::Single(Item::Other))
+impl<'de> Deserialize<'de> for Judged {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Judged, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Judged;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Judged, A::Error> {
+                read_members(map).map(|m| Judged(Message::from_members(m)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Judged, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Judged(not_an_object()))
+            }
+            scalars_are!(Judged, Judged(not_an_object()));
+        }
+        d.deserialize_any(V)
     }
 }
 
-impl<'de> Deserialize<'de> for Top {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Top, D::Error> {
-        d.deserialize_any(TopVisitor)
+impl<'de> Deserialize<'de> for Parsed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Parsed, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Parsed;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Parsed, A::Error> {
+                let m = read_members(map)?;
+                Ok(Parsed(Some(Body::Single(Message::from_members(m)))))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Parsed, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(Judged(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Parsed((!items.is_empty()).then_some(Body::Batch(items))))
+            }
+            scalars_are!(Parsed, Parsed(Some(Body::Single(not_an_object()))));
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -485,13 +472,6 @@ impl<'de> Deserialize<'de> for Key {
             }
         }
         d.deserialize_str(V)
-    }
-}
-
-fn read_item(item: Item) -> Result<Message, Invalid> {
-    match item {
-        Item::Object(m) => Message::from_members(m),
-        Item::Other => Err(Invalid::new(None, "a JSON-RPC message must be an object")),
     }
 }
 
@@ -603,16 +583,9 @@ impl BodyError {
 
 /// Classifies an untrusted POST body.
 pub fn classify(bytes: &[u8]) -> Result<Body, BodyError> {
-    let top: Top = serde_json::from_slice(bytes).map_err(|e| BodyError::Parse(e.to_string()))?;
-    match top {
-        Top::Batch(items) => {
-            if items.is_empty() {
-                return Err(BodyError::EmptyBatch);
-            }
-            Ok(Body::Batch(items.into_iter().map(read_item).collect()))
-        }
-        Top::Single(item) => Ok(Body::Single(read_item(item))),
-    }
+    let Parsed(body) =
+        serde_json::from_slice(bytes).map_err(|e| BodyError::Parse(e.to_string()))?;
+    body.ok_or(BodyError::EmptyBatch)
 }
 
 #[cfg(test)]
