@@ -36,7 +36,10 @@ pub(crate) struct ReportArgs {
 /// Everything one run measured.
 #[derive(Debug, Default)]
 pub(crate) struct Results {
+    /// One report per server and mode: its median round (see [`median_rounds`]).
     pub(crate) calls: Vec<CallReport>,
+    /// Every round of each of `calls`, in the order they ran (one entry when measured once).
+    pub(crate) rounds: Vec<Vec<CallReport>>,
     pub(crate) streams: Vec<StreamsReport>,
     pub(crate) fanouts: Vec<FanoutReport>,
     pub(crate) environment: Vec<(String, String)>,
@@ -57,13 +60,14 @@ impl Results {
             .collect();
         names.sort();
         let mut r = Results::default();
+        let mut calls = Vec::new();
         for path in names {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if !name.ends_with(".json") {
                 continue;
             }
             if name.starts_with("call-") {
-                r.calls.push(read_json(&path)?);
+                calls.push(read_json(&path)?);
             } else if name.starts_with("streams-") {
                 r.streams.push(read_json(&path)?);
             } else if name.starts_with("fanout-") {
@@ -78,6 +82,7 @@ impl Results {
                 .collect();
         }
         r.commands = std::fs::read_to_string(dir.join("commands.txt")).unwrap_or_default();
+        (r.calls, r.rounds) = median_rounds(calls);
         Ok(r)
     }
 
@@ -99,6 +104,32 @@ impl Results {
     fn streams_of(&self, label: &str) -> Option<&StreamsReport> {
         self.streams.iter().find(|s| s.label == label)
     }
+}
+
+/// Groups reports of the same server and mode (measured in several rounds, interleaved with
+/// the other servers) and picks each group's median round by throughput — the lower of the
+/// two middle ones when the count is even. Groups keep the order of their first report;
+/// rounds keep their file-name order (`call-…-r1.json`, `-r2`, …).
+pub(crate) fn median_rounds(calls: Vec<CallReport>) -> (Vec<CallReport>, Vec<Vec<CallReport>>) {
+    let mut groups: Vec<Vec<CallReport>> = Vec::new();
+    for c in calls {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].label == c.label && g[0].mode == c.mode)
+        {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    let medians = groups
+        .iter()
+        .map(|g| {
+            let mut by_rps: Vec<&CallReport> = g.iter().collect();
+            by_rps.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+            by_rps[(by_rps.len() - 1) / 2].clone()
+        })
+        .collect();
+    (medians, groups)
 }
 
 /// The name a label is shown under.
@@ -284,18 +315,40 @@ pub(crate) fn markdown(r: &Results, analysis: Option<&str>) -> String {
              the request to parsing its answer.\n",
             c0.concurrency, c0.duration_s, c0.warmup_s
         );
+        let most = r.rounds.iter().map(Vec::len).max().unwrap_or(1);
+        if most > 1 {
+            let _ = writeln!(
+                w,
+                "Servers with a target ratio are measured in up to {most} interleaved rounds (each server \
+                 in turn, then all again), so a passing disturbance of the machine costs one round of one \
+                 server rather than a whole figure. Each row is that server's median round by throughput \
+                 (ratios and targets use it); the last column lists every round as req/s (p99 ms).\n"
+            );
+        }
         let _ = writeln!(
             w,
-            "| server | req/s | vs Switchyard | p50 ms | p99 ms | p99.9 ms | max ms | errors |\n|---|---:|---:|---:|---:|---:|---:|---|"
+            "| server | req/s | vs Switchyard | p50 ms | p99 ms | p99.9 ms | max ms | errors | rounds |\n|---|---:|---:|---:|---:|---:|---:|---|---|"
         );
-        for c in &r.calls {
+        for (c, rounds) in r
+            .calls
+            .iter()
+            .zip(r.rounds.iter().map(Some).chain(std::iter::repeat(None)))
+        {
+            let rounds = match rounds {
+                Some(g) if g.len() > 1 => g
+                    .iter()
+                    .map(|x| format!("{} ({})", thousands(x.rps), ms(x.latency.p99_ms)))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                _ => "1".into(),
+            };
             let vs = reference
                 .filter(|s| s.rps > 0.0)
                 .map(|s| format!("{:.2}×", c.rps / s.rps))
                 .unwrap_or_else(|| "—".into());
             let _ = writeln!(
                 w,
-                "| {} | {} | {vs} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {vs} | {} | {} | {} | {} | {} | {rounds} |",
                 call_name(c),
                 thousands(c.rps),
                 ms(c.latency.p50_ms),

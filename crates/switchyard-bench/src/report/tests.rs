@@ -97,6 +97,7 @@ fn sample() -> Results {
             call("switchyard-redis", Mode::Session, 12_000.0, 4.0),
             call("rmcp", Mode::Session, 10_000.0, 5.0),
         ],
+        rounds: Vec::new(),
         streams: vec![streams("switchyard-redis", 16_000, 13.5)],
         fanouts: vec![fanout(1.2, 0)],
         environment: vec![("nproc".into(), "2".into())],
@@ -246,5 +247,83 @@ fn a_results_directory_round_trips() {
     ] {
         assert!(out.join(f).metadata().unwrap().len() > 100, "{f} written");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rounds_are_grouped_by_server_and_mode_and_the_median_round_stands_for_them() {
+    let calls = vec![
+        call("floor", Mode::Session, 100.0, 0.3),
+        call("switchyard", Mode::Session, 70.0, 0.5),
+        call("switchyard", Mode::Stateless, 60.0, 0.6),
+        call("floor", Mode::Session, 90.0, 0.4),
+        call("switchyard", Mode::Session, 50.0, 0.9),
+        call("floor", Mode::Session, 120.0, 0.2),
+        call("switchyard", Mode::Session, 80.0, 0.4),
+        call("rmcp", Mode::Session, 30.0, 1.0),
+        call("rmcp", Mode::Session, 20.0, 1.5),
+    ];
+    let (medians, rounds) = median_rounds(calls);
+    let picked: Vec<(&str, Mode, f64)> = medians
+        .iter()
+        .map(|c| (c.label.as_str(), c.mode, c.rps))
+        .collect();
+    assert_eq!(
+        picked,
+        [
+            ("floor", Mode::Session, 100.0),
+            ("switchyard", Mode::Session, 70.0),
+            ("switchyard", Mode::Stateless, 60.0),
+            // An even count takes the lower middle round.
+            ("rmcp", Mode::Session, 20.0),
+        ]
+    );
+    let floor_rounds: Vec<f64> = rounds[0].iter().map(|c| c.rps).collect();
+    assert_eq!(
+        floor_rounds,
+        [100.0, 90.0, 120.0],
+        "rounds keep their order"
+    );
+    assert_eq!(
+        rounds.iter().map(Vec::len).collect::<Vec<_>>(),
+        [3, 3, 1, 2]
+    );
+}
+
+#[test]
+fn the_page_lists_every_round_and_judges_the_median() {
+    let dir = std::env::temp_dir().join(format!("sy-bench-rounds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rounds = [
+        ("1-floor", call("floor", Mode::Session, 100_000.0, 0.3)),
+        (
+            "2-switchyard",
+            call("switchyard", Mode::Session, 90_000.0, 0.5),
+        ),
+        ("5-rmcp", call("rmcp", Mode::Session, 30_000.0, 1.0)),
+    ];
+    // Round 2 of Switchyard is disturbed; rounds 1 and 3 are not.
+    for (r, scale) in [(1, 1.0), (2, 0.5), (3, 1.02)] {
+        for (name, c) in &rounds {
+            let mut c = c.clone();
+            if c.label == "switchyard" {
+                c.rps *= scale;
+            }
+            let path = dir.join(format!("call-{name}-r{r}.json"));
+            std::fs::write(path, serde_json::to_string(&c).unwrap()).unwrap();
+        }
+    }
+    let loaded = Results::load(&dir).unwrap();
+    assert_eq!(loaded.calls.len(), 3);
+    assert_eq!(loaded.calls[1].rps, 90_000.0);
+    let md = markdown(&loaded, None);
+    assert!(md.contains("3 interleaved rounds"), "{md}");
+    assert!(
+        md.contains("90,000 (0.50) · 45,000 (0.50) · 91,800 (0.50)"),
+        "{md}"
+    );
+    let v = verdicts(&loaded);
+    assert_eq!(verdict(&v, "in-memory, in-session").measured, "3.00×");
     std::fs::remove_dir_all(&dir).unwrap();
 }
