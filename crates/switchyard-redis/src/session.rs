@@ -27,25 +27,6 @@ return 1
     )
 });
 
-/// Reads a session against the version a node has cached. KEYS: session. ARGV: the cached
-/// version ('' for none), the TTL in ms to refresh to ('0' to leave it).
-/// Returns nil when the session is gone, the version when it is the cached one, else every
-/// field (`HGETALL`). A hash without `v` (written before versions existed) is version '0'.
-static READ: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then
-  if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-  v = '0'
-end
-if ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if v == ARGV[1] then return v end
-return redis.call('HGETALL', KEYS[1])
-",
-    )
-});
-
 /// Applies one patch (`SessionPatch::apply`, field by field) if the hash exists.
 /// KEYS: session. ARGV: ttl ms, op, operands.
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
@@ -297,57 +278,71 @@ impl SessionStore for RedisSessionStore {
         }
     }
 
+    /// A read is plain commands, one round trip when the node has the record cached: `HGET v`
+    /// (pipelined with `PEXPIRE` once a quarter of the TTL has passed since this node last
+    /// refreshed it). The cached record stands when the version is the same; otherwise — or
+    /// with nothing cached — `HGETALL` (pipelined with `PEXPIRE`) reads the whole hash, and an
+    /// empty one means the session is gone. A hash without `v` (written before versions
+    /// existed) reads as version `0`, always through `HGETALL`.
     async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, StateError> {
         let ttl = self.core.ttl_ms();
         let now = Instant::now();
-        let (mut version, mut refresh) = match self.cache().get(id) {
-            Some(c) => {
-                let due = now.duration_since(c.refreshed) >= Duration::from_millis(ttl / 4);
-                (c.version.clone(), if due { ttl } else { 0 })
-            }
-            None => (String::new(), ttl),
-        };
-        let reply = loop {
+        let cached = self.cache().get(id).map(|c| {
+            let due = now.duration_since(c.refreshed) >= Duration::from_millis(ttl / 4);
+            (c.version.clone(), due)
+        });
+        if let Some((version, due)) = cached {
             let key = keys::session(id);
-            let asked = version.clone();
-            let reply: Value = self
+            let current: Option<String> = self
                 .core
                 .run("read a session", |mut c| async move {
-                    READ.key(key)
-                        .arg(asked)
-                        .arg(refresh)
-                        .invoke_async(&mut c)
-                        .await
+                    if due {
+                        let (v, _): (Option<String>, Value) = redis::pipe()
+                            .hget(&key, "v")
+                            .pexpire(&key, ttl as i64)
+                            .query_async(&mut c)
+                            .await?;
+                        Ok(v)
+                    } else {
+                        redis::cmd("HGET")
+                            .arg(&key)
+                            .arg("v")
+                            .query_async(&mut c)
+                            .await
+                    }
                 })
                 .await?;
-            if !matches!(reply, Value::BulkString(_) | Value::SimpleString(_)) {
-                break reply;
-            }
-            let mut cache = self.cache();
-            if let Some(c) = cache.get_mut(id).filter(|c| c.version == version) {
-                if refresh != 0 {
-                    c.refreshed = now;
+            if current.as_deref() == Some(version.as_str()) {
+                let mut cache = self.cache();
+                if let Some(c) = cache.get_mut(id).filter(|c| c.version == version) {
+                    if due {
+                        c.refreshed = now;
+                    }
+                    return Ok(Some(c.record.clone()));
                 }
-                return Ok(Some(c.record.clone()));
             }
-            // The entry was replaced or dropped meanwhile (another task made room): read
-            // the whole record (rare: one more round trip).
-            (version, refresh) = (String::new(), ttl);
-        };
-        match reply {
-            Value::Nil => {
-                self.forget(id);
-                Ok(None)
-            }
-            fields => {
-                let mut fields: HashMap<String, String> = redis::from_redis_value(fields)
-                    .map_err(|e| StateError::Corrupt(format!("session {id}: {e}")))?;
-                let version = fields.remove("v").unwrap_or_else(|| "0".to_owned());
-                let record = Arc::new(decode(id, fields)?);
-                self.remember(id, version, record.clone(), now);
-                Ok(Some(record))
-            }
+            // Changed, gone, or dropped from the cache meanwhile: read the whole record
+            // (one more round trip, once per change).
         }
+        let key = keys::session(id);
+        let (mut fields, _): (HashMap<String, String>, Value) = self
+            .core
+            .run("read a session", |mut c| async move {
+                redis::pipe()
+                    .hgetall(&key)
+                    .pexpire(&key, ttl as i64)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if fields.is_empty() {
+            self.forget(id);
+            return Ok(None);
+        }
+        let version = fields.remove("v").unwrap_or_else(|| "0".to_owned());
+        let record = Arc::new(decode(id, fields)?);
+        self.remember(id, version, record.clone(), now);
+        Ok(Some(record))
     }
 
     async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError> {

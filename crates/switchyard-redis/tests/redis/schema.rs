@@ -154,11 +154,10 @@ fn command_counts(server: &RedisServer) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// A node that has a session's record cached reads only its version: one `EVALSHA` whose
-/// script runs one `HGET` (no `HGETALL`, no `PEXPIRE` until a quarter of the TTL has passed,
-/// no pool `PING`).
+/// A node that has a session's record cached reads only its version: one `HGET` (no
+/// `HGETALL`, no `PEXPIRE` until a quarter of the TTL has passed, no script, no pool `PING`).
 #[tokio::test]
-async fn a_cached_session_read_is_one_script_reading_the_version() {
+async fn a_cached_session_read_is_one_hget_of_the_version() {
     let server = RedisServer::start();
     // A fast heartbeat, so that the subscriber's own commands show up in the counts too.
     let options = RedisOptions {
@@ -177,20 +176,19 @@ async fn a_cached_session_read_is_one_script_reading_the_version() {
     }
     let counts = command_counts(&server);
     let calls = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
-    assert_eq!(calls("evalsha"), Some(20), "{counts:?}");
     assert_eq!(calls("hget"), Some(20), "{counts:?}");
     for (name, _) in &counts {
         assert!(
-            ["evalsha", "hget", "info", "config|resetstat", "client|info"].contains(&name.as_str()),
-            "a cached session read must run nothing but the read script's HGET, saw {name}: {counts:?}"
+            ["hget", "info", "config|resetstat", "client|info"].contains(&name.as_str()),
+            "a cached session read must run nothing but HGET v, saw {name}: {counts:?}"
         );
     }
 }
 
 /// A read that is not a cache hit (here: the cache turned off) still costs one round trip:
-/// the script returns the whole hash and refreshes the TTL.
+/// `HGETALL` with `PEXPIRE` in the same pipeline.
 #[tokio::test]
-async fn an_uncached_session_read_is_one_script_returning_the_hash() {
+async fn an_uncached_session_read_is_hgetall_and_pexpire_in_one_round_trip() {
     let server = RedisServer::start();
     let options = RedisOptions {
         session_cache: 0,
@@ -202,7 +200,6 @@ async fn an_uncached_session_read_is_one_script_returning_the_hash() {
     let sessions = state.sessions();
     let rec = record("cold-1");
     sessions.create(rec.clone()).await.expect("create");
-    // The first read loads the script (NOSCRIPT, SCRIPT LOAD, EVALSHA again).
     sessions.get("cold-1").await.expect("warm-up get");
     server.cli(&["CONFIG", "RESETSTAT"]);
     for _ in 0..5 {
@@ -211,7 +208,26 @@ async fn an_uncached_session_read_is_one_script_returning_the_hash() {
     }
     let counts = command_counts(&server);
     let calls = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
-    assert_eq!(calls("evalsha"), Some(5), "{counts:?}");
     assert_eq!(calls("hgetall"), Some(5), "{counts:?}");
     assert_eq!(calls("pexpire"), Some(5), "{counts:?}");
+    assert_eq!(calls("hget"), None, "{counts:?}");
+}
+
+/// A hash written before versions existed (no `v`) reads as version 0, every time in full.
+#[tokio::test]
+async fn a_session_hash_without_a_version_still_reads() {
+    let server = RedisServer::start();
+    let state = RedisState::connect(&server.url(), RedisOptions::default())
+        .await
+        .expect("connect");
+    let sessions = state.sessions();
+    let rec = record("old-1");
+    sessions.create(rec.clone()).await.expect("create");
+    server.cli(&["HDEL", "sy:s:{old-1}", "v"]);
+    for _ in 0..3 {
+        let got = sessions.get("old-1").await.expect("get").expect("found");
+        assert_eq!(*got, rec);
+    }
+    server.cli(&["DEL", "sy:s:{old-1}"]);
+    assert!(sessions.get("old-1").await.expect("get").is_none());
 }
