@@ -340,7 +340,7 @@ pub(crate) fn markdown(r: &Results, analysis: Option<&str>) -> String {
                     .map(|x| format!("{} ({})", thousands(x.rps), ms(x.latency.p99_ms)))
                     .collect::<Vec<_>>()
                     .join(" · "),
-                _ => "1".into(),
+                _ => "single run".into(),
             };
             let vs = reference
                 .filter(|s| s.rps > 0.0)
