@@ -1,11 +1,24 @@
 //! The JSON-RPC classifier on arbitrary bytes: it never panics, every error maps to the
-//! right code, and every message it accepts survives `to_value`/`from_value` and a trip
-//! through JSON text unchanged.
+//! right code, it judges exactly as reading a whole `Value` first and applying
+//! `Message::from_value` would, and every message it accepts survives `to_value`/`from_value`
+//! and a trip through JSON text unchanged.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
 use switchyard_protocol::jsonrpc::{Body, BodyError, Invalid, Message, classify, code};
+
+/// The classifier's reference: a `Value` first, then `from_value` per message.
+fn through_value(bytes: &[u8]) -> Option<Body> {
+    match serde_json::from_slice::<Value>(bytes).ok()? {
+        Value::Array(items) if items.is_empty() => None,
+        Value::Array(items) => Some(Body::Batch(
+            items.into_iter().map(Message::from_value).collect(),
+        )),
+        other => Some(Body::Single(Message::from_value(other))),
+    }
+}
 
 fn check(item: &Result<Message, Invalid>) {
     match item {
@@ -23,7 +36,17 @@ fn check(item: &Result<Message, Invalid>) {
 }
 
 fuzz_target!(|bytes: &[u8]| {
-    match classify(bytes) {
+    let got = classify(bytes);
+    if let Some(want) = through_value(bytes) {
+        assert_eq!(
+            got.as_ref().ok(),
+            Some(&want),
+            "classify disagrees with the Value path"
+        );
+    } else if let Ok(body) = &got {
+        panic!("classify accepted what the Value path refuses: {body:?}");
+    }
+    match got {
         Ok(Body::Single(item)) => check(&item),
         Ok(Body::Batch(items)) => {
             assert!(!items.is_empty());

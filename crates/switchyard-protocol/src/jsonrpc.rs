@@ -356,8 +356,10 @@ fn read_members<'de, A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Members
             Key::Params => m.params = Some(map.next_value()?),
             Key::Result => m.result = Some(map.next_value()?),
             Key::Error => m.error = Some(map.next_value()?),
+            // Read as a `Value` (not skipped) so that serde_json's nesting limit applies
+            // as it would to the whole body read as one.
             Key::Other => {
-                map.next_value::<serde::de::IgnoredAny>()?;
+                map.next_value::<Value>()?;
             }
         }
     }
@@ -403,7 +405,7 @@ impl<'de> Deserialize<'de> for Judged {
                 self,
                 mut seq: A,
             ) -> Result<Judged, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Value>()?.is_some() {}
                 Ok(Judged(not_an_object()))
             }
             scalars_are!(Judged, Judged(not_an_object()));

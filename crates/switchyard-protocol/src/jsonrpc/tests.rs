@@ -148,3 +148,14 @@ fn envelope_errors_are_invalid_requests_echoing_the_readable_id() {
         assert!(!err.reason.is_empty(), "{body}");
     }
 }
+
+#[test]
+fn nesting_past_the_limit_in_an_ignored_member_is_refused_as_a_value_would_be() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","unknown":{deep}}}"#);
+    assert!(serde_json::from_str::<Value>(&body).is_err());
+    assert!(matches!(
+        classify(body.as_bytes()),
+        Err(BodyError::Parse(_))
+    ));
+}
