@@ -333,3 +333,6 @@ fn on_envelope(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;
