@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redis::{Script, Value};
+use redis::Script;
 use switchyard_state::{SessionPatch, SessionRecord, SessionStore, StateError, Transport};
 
 use crate::core::Core;
@@ -296,20 +296,13 @@ impl SessionStore for RedisSessionStore {
             let current: Option<String> = self
                 .core
                 .run("read a session", |mut c| async move {
+                    let mut read = redis::pipe();
+                    read.hget(&key, "v");
                     if due {
-                        let (v, _): (Option<String>, Value) = redis::pipe()
-                            .hget(&key, "v")
-                            .pexpire(&key, ttl as i64)
-                            .query_async(&mut c)
-                            .await?;
-                        Ok(v)
-                    } else {
-                        redis::cmd("HGET")
-                            .arg(&key)
-                            .arg("v")
-                            .query_async(&mut c)
-                            .await
+                        read.pexpire(&key, ttl as i64).ignore();
                     }
+                    let (v,): (Option<String>,) = read.query_async(&mut c).await?;
+                    Ok(v)
                 })
                 .await?;
             if current.as_deref() == Some(version.as_str()) {
@@ -325,12 +318,13 @@ impl SessionStore for RedisSessionStore {
             // (one more round trip, once per change).
         }
         let key = keys::session(id);
-        let (mut fields, _): (HashMap<String, String>, Value) = self
+        let (mut fields,): (HashMap<String, String>,) = self
             .core
             .run("read a session", |mut c| async move {
                 redis::pipe()
                     .hgetall(&key)
                     .pexpire(&key, ttl as i64)
+                    .ignore()
                     .query_async(&mut c)
                     .await
             })
