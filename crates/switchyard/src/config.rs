@@ -149,6 +149,11 @@ pub struct SessionConfig {
     /// Seconds a request to the client (sampling, elicitation) waits for its answer.
     /// Default 300.
     pub client_request_timeout_secs: u64,
+    /// Milliseconds a node's claim on a request stream it produces lasts without renewal
+    /// (it renews every third of it). A stream whose producer's lease lapsed (its node died)
+    /// is ended with a JSON-RPC error for its request by whichever node a client resumes it
+    /// on. Default 10000.
+    pub producer_lease_ms: u64,
 }
 
 impl Default for Config {
@@ -199,6 +204,7 @@ impl Default for SessionConfig {
             idle_ttl_secs: 3600,
             event_log_max_len: 1024,
             client_request_timeout_secs: 300,
+            producer_lease_ms: 10_000,
         }
     }
 }
@@ -279,6 +285,9 @@ impl Config {
         }
         if self.session.idle_ttl_secs == 0 || self.session.event_log_max_len == 0 {
             return bad("session.idle_ttl_secs and session.event_log_max_len must be positive");
+        }
+        if self.session.producer_lease_ms < 300 {
+            return bad("session.producer_lease_ms must be at least 300");
         }
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");
