@@ -1,4 +1,4 @@
-//! What the three Redis types share: the command connections, the epoch, the options.
+//! What the three Redis types share: the command connections and the options.
 
 use std::future::Future;
 
@@ -6,34 +6,61 @@ use redis::RedisError;
 use switchyard_state::StateError;
 
 use crate::conn::{Conn, Connections};
-use crate::epoch::Epoch;
 use crate::options::RedisOptions;
 
 pub(crate) struct Core {
     pub(crate) conns: Connections,
-    pub(crate) epoch: Epoch,
     pub(crate) options: RedisOptions,
     /// Whether Redis is a cluster (sharded pub/sub; no cross-slot script keys).
     pub(crate) clustered: bool,
 }
 
 impl Core {
-    /// Runs one operation (see [`Connections::run`]); a Redis that could not be reached may
-    /// come back empty, so its epoch is read again before it is used next.
+    /// Runs one operation (see [`Connections::run`]).
     pub(crate) async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StateError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
-        let result = self.conns.run(what, op).await;
-        if matches!(result, Err(StateError::Unavailable(_))) {
-            self.epoch.invalidate();
-        }
-        result
+        self.conns.run(what, op).await
     }
 
     /// The idle TTL in milliseconds, as `PEXPIRE` takes it (at least 1).
     pub(crate) fn ttl_ms(&self) -> u64 {
         (self.options.idle_ttl.as_millis() as u64).max(1)
+    }
+}
+
+impl Core {
+    /// `CONFIG GET maxmemory-policy` (on a cluster, of the node that answers); `None` when
+    /// the server refuses `CONFIG`. Also proves that Redis can be reached.
+    pub(crate) async fn eviction_policy(&self) -> Result<Option<String>, StateError> {
+        let reply: redis::Value = self
+            .run("read maxmemory-policy", |mut c| async move {
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory-policy")
+                    .query_async(&mut c)
+                    .await
+                    .or_else(|e| {
+                        if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
+                            Err(e)
+                        } else {
+                            // CONFIG is disabled or renamed: the policy is unknown.
+                            Ok(redis::Value::Nil)
+                        }
+                    })
+            })
+            .await?;
+        let text = |v: &redis::Value| match v {
+            redis::Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            redis::Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        };
+        Ok(match reply {
+            redis::Value::Array(items) => items.get(1).and_then(text),
+            redis::Value::Map(pairs) => pairs.first().and_then(|(_, v)| text(v)),
+            _ => None,
+        })
     }
 }

@@ -2,8 +2,11 @@
 
 use switchyard_protocol::event_id::StreamId;
 
-/// The epoch of the event log, stored once (`SET NX`).
-pub(crate) const EPOCH: &str = "sy:epoch";
+/// The broadcast log: a Redis Stream of every logged broadcast, entry id `<seq>-0`.
+pub(crate) const BROADCASTS: &str = "sy:{b}";
+
+/// The last broadcast's sequence number (same slot as [`BROADCASTS`]).
+pub(crate) const BROADCAST_SEQ: &str = "sy:{b}:n";
 
 /// The hash holding one session: `sy:s:{<id>}`.
 pub(crate) fn session(id: &str) -> String {
@@ -20,8 +23,16 @@ pub(crate) fn log_stream(session: &str, stream: &str) -> String {
     format!("sy:l:{{{session}}}:{stream}")
 }
 
+/// The producer lease of a request stream: `sy:l:{<id>}:p:<stream>` (expires with it).
+pub(crate) fn lease(session: &str, stream: &str) -> String {
+    format!("sy:l:{{{session}}}:p:{stream}")
+}
+
 /// The prefix of the counter field (`n:<stream>`) in the log meta hash.
 pub(crate) const COUNTER_PREFIX: &str = "n:";
+
+/// The prefix of a leased stream's requests field (`q:<stream>`) in the log meta hash.
+pub(crate) const REQUESTS_PREFIX: &str = "q:";
 
 /// The pub/sub channel of a bus channel name: `sy:c:<name>`.
 pub(crate) fn channel(name: &str) -> String {

@@ -87,7 +87,6 @@
 mod bus;
 mod conn;
 mod core;
-mod epoch;
 mod keys;
 mod log;
 mod options;
@@ -102,7 +101,6 @@ pub use session::RedisSessionStore;
 
 use crate::conn::Connections;
 use crate::core::Core;
-use crate::epoch::Epoch;
 
 /// One node's connection to Redis, with the three state implementations on it.
 ///
@@ -113,11 +111,12 @@ pub struct RedisState {
     sessions: RedisSessionStore,
     log: RedisEventLog,
     bus: RedisBus,
+    policy: Option<String>,
 }
 
 impl RedisState {
     /// Connects to Redis at `url` (see the crate docs for the forms): checks the URL, reads
-    /// (or stores) the epoch, and opens the bus's subscriber connection. Fails with
+    /// the eviction policy, and opens the bus's subscriber connection. Fails with
     /// [`ConnectError::State`] if Redis cannot be reached within [`RedisOptions::timeout`].
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, ConnectError> {
         Self::connect_to(&RedisTarget::parse(url)?, options).await
@@ -130,17 +129,25 @@ impl RedisState {
     ) -> Result<Self, ConnectError> {
         let core = Arc::new(Core {
             conns: Connections::new(target, &options)?,
-            epoch: Epoch::new(options.epoch_refresh),
             clustered: target.is_cluster(),
             options: options.clone(),
         });
-        core.epoch.get(&core.conns).await?;
+        let policy = core.eviction_policy().await?;
         let bus = RedisBus::start(Arc::clone(&core), target, &options).await?;
         Ok(Self {
             sessions: RedisSessionStore::new(Arc::clone(&core)),
             log: RedisEventLog::new(Arc::clone(&core)),
             bus,
+            policy,
         })
+    }
+
+    /// Redis' `maxmemory-policy` as read when connecting (`None` when the server does not
+    /// say, e.g. `CONFIG` is disabled). Anything but `noeviction` lets Redis drop session
+    /// records and logs under memory pressure: clients are then told (404, 410), but
+    /// messages are lost.
+    pub fn eviction_policy(&self) -> Option<&str> {
+        self.policy.as_deref()
     }
 
     /// The session store.

@@ -1,52 +1,129 @@
-//! [`RedisEventLog`]: one Redis Stream per SSE stream, plus a meta hash per session.
+//! [`RedisEventLog`]: one Redis Stream per SSE stream, plus a meta hash per session, and
+//! one Redis Stream of broadcasts.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use rand::Rng;
+use rand::distr::Alphanumeric;
 use redis::{Script, Value};
-use switchyard_protocol::event_id::{EventId, StreamId};
-use switchyard_state::{EventLog, Replay, ReplayError, StateError};
+use switchyard_protocol::event_id::{EventId, StreamId, is_valid_epoch};
+use switchyard_state::{Attachment, EventLog, Owned, Replay, ReplayError, StateError};
 
 use crate::core::Core;
-use crate::epoch::mint;
 use crate::keys;
 
-/// How often `append` retries when it finds the epoch changed under it.
-const EPOCH_RETRIES: usize = 3;
+/// Length of a minted epoch: 12 alphanumerics, about 71 bits.
+const EPOCH_LEN: usize = 12;
 
-/// Appends one event. KEYS: meta, stream[, epoch]. ARGV: stream name, data, max len,
-/// ttl ms, the epoch the caller believes, a candidate epoch to store if there is none.
-/// Returns `{1, position}`, or `{2, epoch}` when the epoch is not the one believed.
-static APPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if #KEYS > 2 then
-  local e = redis.call('GET', KEYS[3])
-  if not e then
-    e = ARGV[6]
-    redis.call('SET', KEYS[3], e)
+/// Broadcasts returned by one `broadcasts_after`.
+const BROADCAST_PAGE: usize = 256;
+
+/// A fresh random epoch for a session's log.
+fn mint() -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(EPOCH_LEN)
+        .map(char::from)
+        .collect()
+}
+
+/// The Lua that appends one event: `add(meta, stream, name, data, max_len)` takes the
+/// stream's next position from its counter and `XADD`s the event under it.
+const ADD: &str = r"
+local function add(meta, stream, name, data, max_len)
+  local n = redis.call('HINCRBY', meta, 'n:' .. name, 1)
+  if n == 1 then
+    -- A stream that outlived its counter (the meta hash was lost) must not block position 1.
+    redis.call('DEL', stream)
   end
-  if e ~= ARGV[5] then return {2, e} end
+  redis.call('XADD', stream, 'MAXLEN', '~', max_len, string.format('%d-0', n), 'd', data)
+  return n
 end
-local n = redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], 1)
-if n == 1 then
-  -- A stream that outlived its counter by a millisecond must not block position 1.
-  redis.call('DEL', KEYS[2])
+local function touch(meta, stream, ttl)
+  redis.call('PEXPIRE', meta, ttl)
+  redis.call('PEXPIRE', stream, ttl)
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('%d-0', n), 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {1, n}
+";
+
+/// A script made of [`ADD`] and `body`.
+fn script(body: &str) -> Script {
+    Script::new(&format!("{ADD}\n{body}"))
+}
+
+/// Appends one event. KEYS: meta, stream. ARGV: stream name, data, max len, ttl ms, a
+/// candidate epoch for a log that has none. Returns `{epoch, position}`.
+static APPEND: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e then
+  e = ARGV[5]
+  redis.call('HSET', KEYS[1], 'e', e)
+end
+local n = add(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+touch(KEYS[1], KEYS[2], ARGV[4])
+return {e, n}
 ",
     )
 });
 
-/// Marks a stream closed. KEYS: meta, stream. ARGV: stream name, ttl ms.
+/// Makes an attachment the owner of the standalone stream. KEYS: meta. ARGV: stream name,
+/// owner, broadcast head, candidate epoch, ttl ms. Returns `{epoch, cursor}`.
+static ATTACH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e then
+  e = ARGV[4]
+  redis.call('HSET', KEYS[1], 'e', e)
+end
+redis.call('HSET', KEYS[1], 'os', ARGV[1], 'oo', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'n:' .. ARGV[1], 0)
+redis.call('HSETNX', KEYS[1], 'bc', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {e, redis.call('HGET', KEYS[1], 'bc')}
+",
+    )
+});
+
+/// Appends for the owner of the standalone stream. KEYS: meta, stream. ARGV: stream name,
+/// owner, broadcast number (empty: none), data, `1` if there is data, max len, ttl ms.
+/// Returns `{0}` (not the owner), `{1}` (skipped) or `{2, epoch, position}`.
+static OWNED: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+if redis.call('HGET', KEYS[1], 'os') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'oo') ~= ARGV[2] then
+  return {0}
+end
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e then return {0} end
+if ARGV[3] ~= '' then
+  local c = tonumber(redis.call('HGET', KEYS[1], 'bc') or '0')
+  if tonumber(ARGV[3]) <= c then return {1} end
+  redis.call('HSET', KEYS[1], 'bc', ARGV[3])
+end
+if ARGV[5] ~= '1' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  return {1}
+end
+local n = add(KEYS[1], KEYS[2], ARGV[1], ARGV[4], ARGV[6])
+touch(KEYS[1], KEYS[2], ARGV[7])
+return {2, e, n}
+",
+    )
+});
+
+/// Marks a stream closed and drops its lease. KEYS: meta, stream, lease. ARGV: stream
+/// name, ttl ms.
 static CLOSE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 redis.call('HSET', KEYS[1], 'c:' .. ARGV[1], '1')
 redis.call('HSETNX', KEYS[1], 'n:' .. ARGV[1], 0)
+redis.call('DEL', KEYS[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
@@ -54,28 +131,35 @@ return 1
     )
 });
 
-/// Reads the events after a position. KEYS: meta, stream[, epoch]. ARGV: stream name,
+/// Reads the events after a position. KEYS: meta, stream, lease. ARGV: stream name,
 /// position, position + 1 as an entry id, ttl ms, the id's epoch.
-/// Returns `{0, closed, data…}` (the events from position + 1 on, all of them), `{1}` when
-/// they are gone, or `{2, epoch}` when the id's epoch is not the current one.
+/// Returns `{0, closed, owner, orphaned, data…}` (the events from position + 1 on, all of
+/// them), or `{1}` when they are gone (another epoch, an unknown stream, trimmed).
 static READ: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if #KEYS > 2 then
-  local e = redis.call('GET', KEYS[3])
-  if e ~= ARGV[5] then return {2, e or ''} end
-end
+if redis.call('HGET', KEYS[1], 'e') ~= ARGV[5] then return {1} end
 local last = redis.call('HGET', KEYS[1], 'n:' .. ARGV[1])
 if not last then return {1} end
 last = tonumber(last)
 local after = tonumber(ARGV[2])
 if after > last then return {1} end
-local out = {0, redis.call('HEXISTS', KEYS[1], 'c:' .. ARGV[1])}
+local closed = redis.call('HEXISTS', KEYS[1], 'c:' .. ARGV[1])
+local owner = ''
+if redis.call('HGET', KEYS[1], 'os') == ARGV[1] then
+  owner = redis.call('HGET', KEYS[1], 'oo') or ''
+end
+local orphaned = 0
+if closed == 0 and redis.call('HEXISTS', KEYS[1], 'q:' .. ARGV[1]) == 1
+    and redis.call('EXISTS', KEYS[3]) == 0 then
+  orphaned = 1
+end
+local out = {0, closed, owner, orphaned}
 if after < last then
   local entries = redis.call('XRANGE', KEYS[2], ARGV[3], '+')
   if #entries == 0 or entries[1][1] ~= ARGV[3] then return {1} end
   for i = 1, #entries do
-    out[i + 2] = entries[i][2][2]
+    out[i + 4] = entries[i][2][2]
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -85,22 +169,75 @@ return out
     )
 });
 
+/// Takes or renews a producer lease. KEYS: meta, stream, lease. ARGV: stream name,
+/// requests, lease ms, ttl ms.
+static LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+redis.call('HSET', KEYS[1], 'q:' .. ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+",
+    )
+});
+
+/// Ends an orphaned stream. KEYS: meta, stream, lease. ARGV: stream name, max len, ttl ms,
+/// the final events…. Returns 1 if it did.
+static REAP: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+if redis.call('HEXISTS', KEYS[1], 'c:' .. ARGV[1]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'q:' .. ARGV[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if not redis.call('HGET', KEYS[1], 'e') then return 0 end
+for i = 4, #ARGV do
+  add(KEYS[1], KEYS[2], ARGV[1], ARGV[i], ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'c:' .. ARGV[1], '1')
+touch(KEYS[1], KEYS[2], ARGV[3])
+return 1
+",
+    )
+});
+
+/// Logs a broadcast. KEYS: the broadcast stream, its counter. ARGV: data, max len.
+/// A counter that is missing (a new or emptied Redis) starts at the server's clock in
+/// microseconds, so numbers never go back below ones handed out before.
+static BROADCAST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[2], t[1] .. string.format('%06d', tonumber(t[2])))
+end
+local n = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], string.format('%d-0', n), 'd', ARGV[1])
+return n
+",
+    )
+});
+
 /// Per-stream event logs in Redis Streams.
 ///
-/// - `append` is one Lua script: it takes the stream's next position from a counter
-///   (`HINCRBY` on the session's meta hash), `XADD`s the event with the position as its
-///   entry id (`<n>-0`) under `MAXLEN ~ max_len`, and refreshes the idle TTL of the meta
-///   hash and the stream; on a single server it also checks the epoch (see the crate root).
-///   It returns once Redis has executed it.
-/// - `read_after` is one Lua script, atomic with respect to appends and trimming: it serves
-///   every event after the id or answers `Gone`, never a partial replay.
+/// Every operation on a session's log is one Lua script on that session's slot, atomic with
+/// respect to every other: the epoch, counters, owner, broadcast cursor and closed markers of
+/// a session live in its meta hash, its events in one Redis Stream per SSE stream, and a
+/// request stream's producer lease in a key of its own that expires (see the crate root).
+///
+/// - `append` takes the stream's next position from a counter (`HINCRBY`), `XADD`s the event
+///   with the position as its entry id (`<n>-0`) under `MAXLEN ~ max_len`, and refreshes the
+///   idle TTL of the meta hash and the stream. A meta hash that is missing (a new session,
+///   or one lost to eviction or expiry) gets a freshly minted epoch first, so an id is never
+///   issued twice.
+/// - `read_after` serves every event after the id or answers `Gone`, never a partial replay.
 /// - `close` sets a closed marker (and creates the counter at 0 for a stream with no event,
 ///   so that a resumption after its priming event ends at once instead of being `Gone`).
 /// - `remove_session` reads the session's stream names from its meta hash and deletes
 ///   every key in one `DEL` (two round trips; not on the hot path).
+/// - Broadcasts go to one Redis Stream (`sy:{b}`) with a counter beside it.
 ///
-/// A session whose log expired while the session lived would restart its positions at 1
-/// (under the same epoch): use the session's idle TTL, as [`crate::RedisState`] does.
 /// Appending to a closed stream is a caller error; the event is kept and the stream stays
 /// closed. A clone is another handle on the same connections.
 #[derive(Clone)]
@@ -122,13 +259,34 @@ impl RedisEventLog {
         Self { core }
     }
 
-    /// The keys of a script on one stream: meta, stream, and the epoch on a single server.
-    fn script_keys(&self, session: &str, stream: &str) -> Vec<String> {
-        let mut keys = vec![keys::log_meta(session), keys::log_stream(session, stream)];
-        if !self.core.clustered {
-            keys.push(keys::EPOCH.to_owned());
+    fn max_len(&self) -> usize {
+        self.core.options.max_len_per_stream.max(1)
+    }
+
+    /// Runs `script` on one stream's keys (meta, stream, and its lease with `lease`).
+    async fn run_on<T: redis::FromRedisValue + Send>(
+        &self,
+        what: &str,
+        script: &Script,
+        (session, name, lease): (&str, &str, bool),
+        args: Vec<String>,
+    ) -> Result<T, StateError> {
+        let mut keys = vec![keys::log_meta(session), keys::log_stream(session, name)];
+        if lease {
+            keys.push(keys::lease(session, name));
         }
-        keys
+        self.core
+            .run(what, |mut c| async move {
+                let mut call = script.prepare_invoke();
+                for k in &keys {
+                    call.key(k);
+                }
+                for a in &args {
+                    call.arg(a);
+                }
+                call.invoke_async(&mut c).await
+            })
+            .await
     }
 }
 
@@ -153,13 +311,17 @@ fn text_at(reply: &[Value], i: usize) -> Result<String, StateError> {
     }
 }
 
+/// An epoch read from Redis, checked.
+fn epoch_at(reply: &[Value], i: usize) -> Result<String, StateError> {
+    let e = text_at(reply, i)?;
+    if !is_valid_epoch(&e) {
+        return Err(StateError::Corrupt(format!("event log: bad epoch {e:?}")));
+    }
+    Ok(e)
+}
+
 #[async_trait]
 impl EventLog for RedisEventLog {
-    async fn epoch(&self) -> Result<String, StateError> {
-        let epoch = self.core.epoch.get(&self.core.conns).await?;
-        Ok(String::from(&*epoch))
-    }
-
     async fn append(
         &self,
         session: &str,
@@ -167,113 +329,64 @@ impl EventLog for RedisEventLog {
         data: &str,
     ) -> Result<EventId, StateError> {
         let name = keys::stream_name(stream);
-        let max_len = self.core.options.max_len_per_stream.max(1);
-        let ttl = self.core.ttl_ms();
-        for _ in 0..EPOCH_RETRIES {
-            let epoch = self.core.epoch.get(&self.core.conns).await?;
-            let (keys, name, believed) = (self.script_keys(session, &name), &name, &*epoch);
-            let reply: Vec<Value> = self
-                .core
-                .run("append an event", |mut c| async move {
-                    let mut call = APPEND.prepare_invoke();
-                    for k in &keys {
-                        call.key(k);
-                    }
-                    call.arg(name)
-                        .arg(data)
-                        .arg(max_len)
-                        .arg(ttl)
-                        .arg(believed)
-                        .arg(mint());
-                    call.invoke_async(&mut c).await
-                })
-                .await?;
-            match int_at(&reply, 0)? {
-                1 => return Ok(EventId::new(&*epoch, stream, int_at(&reply, 1)? as u64)),
-                _ => {
-                    self.core.epoch.observe(&text_at(&reply, 1)?);
-                }
-            }
-        }
-        Err(StateError::Unavailable(
-            "append an event: the epoch kept changing".into(),
+        let args = vec![
+            name.clone(),
+            data.to_owned(),
+            self.max_len().to_string(),
+            self.core.ttl_ms().to_string(),
+            mint(),
+        ];
+        let reply: Vec<Value> = self
+            .run_on("append an event", &APPEND, (session, &name, false), args)
+            .await?;
+        Ok(EventId::new(
+            epoch_at(&reply, 0)?,
+            stream,
+            int_at(&reply, 1)? as u64,
         ))
     }
 
     async fn close(&self, session: &str, stream: StreamId) -> Result<(), StateError> {
         let name = keys::stream_name(stream);
-        let keys = [keys::log_meta(session), keys::log_stream(session, &name)];
-        let ttl = self.core.ttl_ms();
+        let args = vec![name.clone(), self.core.ttl_ms().to_string()];
         let _: i64 = self
-            .core
-            .run("close a stream", |mut c| async move {
-                CLOSE
-                    .key(&keys[0])
-                    .key(&keys[1])
-                    .arg(&name)
-                    .arg(ttl)
-                    .invoke_async(&mut c)
-                    .await
-            })
+            .run_on("close a stream", &CLOSE, (session, &name, true), args)
             .await?;
         Ok(())
     }
 
     async fn read_after(&self, session: &str, after: &EventId) -> Result<Replay, ReplayError> {
-        if self.core.clustered {
-            // No atomic check is possible: compare with the (refreshed) cached epoch.
-            let epoch = self.core.epoch.get(&self.core.conns).await?;
-            if *after.epoch != *epoch {
-                return Err(ReplayError::Gone);
-            }
-        }
         let Some(first) = after.seq.checked_add(1) else {
             return Err(ReplayError::Gone);
         };
         let name = keys::stream_name(after.stream);
-        let keys = self.script_keys(session, &name);
-        let ttl = self.core.ttl_ms();
+        let args = vec![
+            name.clone(),
+            after.seq.to_string(),
+            format!("{first}-0"),
+            self.core.ttl_ms().to_string(),
+            after.epoch.clone(),
+        ];
         let reply: Vec<Value> = self
-            .core
-            .run("read events", |mut c| async move {
-                let mut call = READ.prepare_invoke();
-                for k in &keys {
-                    call.key(k);
-                }
-                call.arg(&name)
-                    .arg(after.seq)
-                    .arg(format!("{first}-0"))
-                    .arg(ttl)
-                    .arg(&after.epoch);
-                call.invoke_async(&mut c).await
-            })
+            .run_on("read events", &READ, (session, &name, true), args)
             .await?;
-        match int_at(&reply, 0)? {
-            0 => {
-                let closed = int_at(&reply, 1)? == 1;
-                let events = (2..reply.len())
-                    .zip(first..)
-                    .map(|(i, seq)| {
-                        let id = EventId::new(after.epoch.as_str(), after.stream, seq);
-                        Ok((id, text_at(&reply, i)?))
-                    })
-                    .collect::<Result<_, StateError>>()?;
-                if !self.core.clustered {
-                    self.core.epoch.observe(&after.epoch);
-                }
-                Ok(Replay { events, closed })
-            }
-            1 => Err(ReplayError::Gone),
-            _ => {
-                match text_at(&reply, 1)?.as_str() {
-                    "" => self.core.epoch.invalidate(),
-                    current => {
-                        self.core.epoch.observe(current);
-                    }
-                }
-                Err(ReplayError::Gone)
-            }
+        if int_at(&reply, 0)? != 0 {
+            return Err(ReplayError::Gone);
         }
+        let events = (4..reply.len())
+            .zip(first..)
+            .map(|(i, seq)| {
+                let id = EventId::new(after.epoch.as_str(), after.stream, seq);
+                Ok((id, text_at(&reply, i)?))
+            })
+            .collect::<Result<_, StateError>>()?;
+        let owner = Some(text_at(&reply, 2)?).filter(|o| !o.is_empty());
+        Ok(Replay {
+            events,
+            closed: int_at(&reply, 1)? == 1,
+            owner,
+            orphaned: int_at(&reply, 3)? == 1,
+        })
     }
 
     async fn remove_session(&self, session: &str) -> Result<(), StateError> {
@@ -286,12 +399,14 @@ impl EventLog for RedisEventLog {
             })
             .await?;
         let mut doomed = vec![meta];
-        doomed.extend(
-            fields
-                .iter()
-                .filter_map(|f| f.strip_prefix(keys::COUNTER_PREFIX))
-                .map(|stream| keys::log_stream(session, stream)),
-        );
+        for f in &fields {
+            if let Some(stream) = f.strip_prefix(keys::COUNTER_PREFIX) {
+                doomed.push(keys::log_stream(session, stream));
+                doomed.push(keys::lease(session, stream));
+            } else if let Some(stream) = f.strip_prefix(keys::REQUESTS_PREFIX) {
+                doomed.push(keys::lease(session, stream));
+            }
+        }
         let _: i64 = self
             .core
             .run("remove a session's log", |mut c| async move {
@@ -299,5 +414,194 @@ impl EventLog for RedisEventLog {
             })
             .await?;
         Ok(())
+    }
+
+    async fn attach(
+        &self,
+        session: &str,
+        stream: StreamId,
+        owner: &str,
+        head: u64,
+    ) -> Result<Attachment, StateError> {
+        let name = keys::stream_name(stream);
+        let meta = keys::log_meta(session);
+        let args = [
+            name,
+            owner.to_owned(),
+            head.to_string(),
+            mint(),
+            self.core.ttl_ms().to_string(),
+        ];
+        let reply: Vec<Value> = self
+            .core
+            .run("attach a stream", |mut c| async move {
+                let mut call = ATTACH.key(&meta);
+                for a in &args {
+                    call.arg(a);
+                }
+                call.invoke_async(&mut c).await
+            })
+            .await?;
+        let cursor = text_at(&reply, 1)?
+            .parse()
+            .map_err(|_| StateError::Corrupt("event log: bad broadcast cursor".into()))?;
+        Ok(Attachment {
+            epoch: epoch_at(&reply, 0)?,
+            cursor,
+        })
+    }
+
+    async fn append_owned(
+        &self,
+        session: &str,
+        stream: StreamId,
+        owner: &str,
+        broadcast: Option<u64>,
+        data: Option<&str>,
+    ) -> Result<Owned, StateError> {
+        let name = keys::stream_name(stream);
+        let args = vec![
+            name.clone(),
+            owner.to_owned(),
+            broadcast.map(|b| b.to_string()).unwrap_or_default(),
+            data.unwrap_or_default().to_owned(),
+            if data.is_some() { "1" } else { "0" }.to_owned(),
+            self.max_len().to_string(),
+            self.core.ttl_ms().to_string(),
+        ];
+        let reply: Vec<Value> = self
+            .run_on("append as owner", &OWNED, (session, &name, false), args)
+            .await?;
+        Ok(match int_at(&reply, 0)? {
+            0 => Owned::NotOwner,
+            1 => Owned::Skipped,
+            _ => Owned::Appended(EventId::new(
+                epoch_at(&reply, 1)?,
+                stream,
+                int_at(&reply, 2)? as u64,
+            )),
+        })
+    }
+
+    async fn broadcast(&self, data: &str) -> Result<u64, StateError> {
+        let max_len = self.core.options.broadcast_log_max_len.max(1);
+        let n: i64 = self
+            .core
+            .run("log a broadcast", |mut c| async move {
+                BROADCAST
+                    .key(keys::BROADCASTS)
+                    .key(keys::BROADCAST_SEQ)
+                    .arg(data)
+                    .arg(max_len)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn broadcast_head(&self) -> Result<u64, StateError> {
+        let n: Option<u64> = self
+            .core
+            .run("read the broadcast head", |mut c| async move {
+                redis::cmd("GET")
+                    .arg(keys::BROADCAST_SEQ)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn broadcasts_after(&self, seq: u64) -> Result<Vec<(u64, String)>, StateError> {
+        let from = format!("{}-0", seq.saturating_add(1));
+        let reply: Vec<(String, HashMap<String, String>)> = self
+            .core
+            .run("read broadcasts", |mut c| async move {
+                redis::cmd("XRANGE")
+                    .arg(keys::BROADCASTS)
+                    .arg(from)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(BROADCAST_PAGE)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        reply
+            .into_iter()
+            .map(|(id, mut fields)| {
+                let n = id
+                    .strip_suffix("-0")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| StateError::Corrupt("broadcast log: bad entry id".into()))?;
+                let data = fields
+                    .remove("d")
+                    .ok_or_else(|| StateError::Corrupt("broadcast log: no data".into()))?;
+                Ok((n, data))
+            })
+            .collect()
+    }
+
+    async fn lease(
+        &self,
+        session: &str,
+        stream: StreamId,
+        requests: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let name = keys::stream_name(stream);
+        let args = vec![
+            name.clone(),
+            requests.to_owned(),
+            (ttl.as_millis() as u64).max(1).to_string(),
+            self.core.ttl_ms().to_string(),
+        ];
+        let _: i64 = self
+            .run_on("renew a lease", &LEASE, (session, &name, true), args)
+            .await?;
+        Ok(())
+    }
+
+    async fn leased_requests(
+        &self,
+        session: &str,
+        stream: StreamId,
+    ) -> Result<Option<String>, StateError> {
+        let meta = keys::log_meta(session);
+        let field = format!("{}{}", keys::REQUESTS_PREFIX, keys::stream_name(stream));
+        self.core
+            .run("read a lease", |mut c| async move {
+                redis::cmd("HGET")
+                    .arg(meta)
+                    .arg(field)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await
+    }
+
+    async fn reap(
+        &self,
+        session: &str,
+        stream: StreamId,
+        finals: &[String],
+    ) -> Result<bool, StateError> {
+        let name = keys::stream_name(stream);
+        let mut args = vec![
+            name.clone(),
+            self.max_len().to_string(),
+            self.core.ttl_ms().to_string(),
+        ];
+        args.extend(finals.iter().cloned());
+        let reaped: i64 = self
+            .run_on(
+                "end an orphaned stream",
+                &REAP,
+                (session, &name, true),
+                args,
+            )
+            .await?;
+        Ok(reaped == 1)
     }
 }

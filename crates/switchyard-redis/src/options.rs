@@ -35,8 +35,8 @@ pub struct RedisOptions {
     /// changed id means the connection was replaced and its subscriptions lost; `PING` on a
     /// cluster).
     pub heartbeat: Duration,
-    /// How long a cached epoch is trusted before it is read again from Redis.
-    pub epoch_refresh: Duration,
+    /// Broadcasts kept (about: `MAXLEN ~`) for standalone streams that fell behind.
+    pub broadcast_log_max_len: usize,
     /// Decoded session records a node keeps, each checked against the stored version on
     /// every read (see [`crate::RedisSessionStore`]); 0 turns the cache off.
     pub session_cache: usize,
@@ -53,7 +53,7 @@ impl Default for RedisOptions {
             reconnect_min: Duration::from_millis(50),
             reconnect_max: Duration::from_secs(1),
             heartbeat: Duration::from_secs(1),
-            epoch_refresh: Duration::from_secs(1),
+            broadcast_log_max_len: 10_000,
             session_cache: 10_000,
         }
     }

@@ -45,16 +45,8 @@ elseif op == 'subscribe' then
   redis.call('HSET', k, 'sub:' .. ARGV[3], '1')
 elseif op == 'unsubscribe' then
   redis.call('HDEL', k, 'sub:' .. ARGV[3])
-elseif op == 'claim' then
-  if redis.call('HGET', k, 'get_attached') ~= '1' then
-    redis.call('HSET', k, 'get_stream', ARGV[3], 'get_attached', '1')
-  end
-elseif op == 'take' then
-  redis.call('HSET', k, 'get_stream', ARGV[3], 'get_attached', '1')
-elseif op == 'release' then
-  if redis.call('HGET', k, 'get_stream') == ARGV[3] then
-    redis.call('HSET', k, 'get_attached', '0')
-  end
+elseif op == 'get_stream' then
+  redis.call('HSET', k, 'get_stream', ARGV[3])
 else
   return redis.error_reply('unknown session patch ' .. op)
 end
@@ -171,7 +163,6 @@ fn encode(rec: &SessionRecord) -> Vec<(String, String)> {
         ),
         ("initialized".to_owned(), flag(rec.initialized).to_owned()),
         ("created_at_ms".to_owned(), rec.created_at_ms.to_string()),
-        ("get_attached".to_owned(), flag(rec.get_attached).to_owned()),
     ];
     if let Some(level) = &rec.log_level {
         fields.push(("log_level".to_owned(), level.clone()));
@@ -218,7 +209,6 @@ fn decode(id: &str, mut h: HashMap<String, String>) -> Result<SessionRecord, Sta
             .parse()
             .map_err(|_| corrupt("created_at_ms is not a number"))?,
         get_stream,
-        get_attached: bool_field("get_attached", take("get_attached")?)?,
     };
     Ok(SessionRecord {
         subscriptions: h
@@ -248,9 +238,7 @@ fn patch_args(patch: &SessionPatch) -> (&'static str, Vec<String>) {
         SessionPatch::LogLevel(l) => ("log_level", vec![l.clone()]),
         SessionPatch::Subscribe(u) => ("subscribe", vec![u.clone()]),
         SessionPatch::Unsubscribe(u) => ("unsubscribe", vec![u.clone()]),
-        SessionPatch::ClaimGetStream(s) => ("claim", vec![s.clone()]),
-        SessionPatch::TakeGetStream(s) => ("take", vec![s.clone()]),
-        SessionPatch::ReleaseGetStream(s) => ("release", vec![s.clone()]),
+        SessionPatch::GetStream(s) => ("get_stream", vec![s.clone()]),
     }
 }
 
@@ -390,7 +378,6 @@ mod tests {
             subscriptions: BTreeSet::from(["file:///a".into(), "sub:odd".into()]),
             created_at_ms: 42,
             get_stream: Some("g-1".into()),
-            get_attached: false,
         };
         let h: HashMap<String, String> = encode(&rec).into_iter().collect();
         assert_eq!(decode("s1", h), Ok(rec));

@@ -44,6 +44,7 @@
 
 mod bus;
 mod log;
+mod log_once;
 mod session;
 mod support;
 

@@ -24,7 +24,7 @@ pub mod session;
 pub mod contract;
 
 pub use bus::{Bus, Delivery, Subscription};
-pub use log::{EventLog, Replay, ReplayError};
+pub use log::{Attachment, EventLog, Owned, Replay, ReplayError};
 pub use session::{SessionPatch, SessionRecord, SessionStore, Transport};
 
 /// A failure of the state layer. Every variant says whether a retry can help.

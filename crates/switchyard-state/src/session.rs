@@ -45,12 +45,10 @@ pub struct SessionRecord {
     pub created_at_ms: u64,
     /// The session's standalone GET stream (its stream name in the event log), if one was
     /// opened. Server-initiated messages are appended to it even while no connection is
-    /// attached, so a client resuming it with `Last-Event-ID` misses nothing.
+    /// attached, so a client resuming it with `Last-Event-ID` misses nothing. Which
+    /// connection follows it is the event log's business ([`crate::EventLog::attach`]).
     #[serde(default)]
     pub get_stream: Option<String>,
-    /// Whether a connection is attached to `get_stream` right now (a session has at most one).
-    #[serde(default)]
-    pub get_attached: bool,
 }
 
 impl SessionRecord {
@@ -85,14 +83,8 @@ pub enum SessionPatch {
     Subscribe(String),
     /// `resources/unsubscribe`.
     Unsubscribe(String),
-    /// Opens a new standalone GET stream with this name, unless a connection is attached to
-    /// the current one.
-    ClaimGetStream(String),
-    /// Attaches a connection to the named GET stream whatever the current state (a
-    /// resumption with `Last-Event-ID` replaces a connection whose node may be gone).
-    TakeGetStream(String),
-    /// Detaches the connection from the named GET stream, if it is still the current one.
-    ReleaseGetStream(String),
+    /// Names the session's standalone GET stream (a newer attachment always wins).
+    GetStream(String),
 }
 
 impl SessionPatch {
@@ -116,21 +108,7 @@ impl SessionPatch {
             SessionPatch::Unsubscribe(u) => {
                 rec.subscriptions.remove(u);
             }
-            SessionPatch::ClaimGetStream(t) => {
-                if !rec.get_attached {
-                    rec.get_stream = Some(t.clone());
-                    rec.get_attached = true;
-                }
-            }
-            SessionPatch::TakeGetStream(t) => {
-                rec.get_stream = Some(t.clone());
-                rec.get_attached = true;
-            }
-            SessionPatch::ReleaseGetStream(t) => {
-                if rec.get_stream.as_ref() == Some(t) {
-                    rec.get_attached = false;
-                }
-            }
+            SessionPatch::GetStream(t) => rec.get_stream = Some(t.clone()),
         }
     }
 }

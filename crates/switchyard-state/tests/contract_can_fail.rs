@@ -13,8 +13,8 @@ use futures::{FutureExt, StreamExt};
 use switchyard_protocol::event_id::{EventId, StreamId};
 use switchyard_state::memory::{MemoryBus, MemoryEventLog, MemorySessionStore};
 use switchyard_state::{
-    Bus, Delivery, EventLog, Replay, ReplayError, SessionPatch, SessionRecord, SessionStore,
-    StateError, Subscription, contract,
+    Attachment, Bus, Delivery, EventLog, Owned, Replay, ReplayError, SessionPatch, SessionRecord,
+    SessionStore, StateError, Subscription, contract,
 };
 
 /// Runs a suite that must fail, and checks that its panic message contains `clause`.
@@ -33,25 +33,50 @@ async fn must_fail(suite: impl Future<Output = ()>, clause: &str) {
     );
 }
 
-/// Burns a position on every third append: positions 1, 2, 4, …
+/// One deliberate bug of an event log.
+#[derive(Clone, Copy, PartialEq)]
+enum LogFault {
+    /// Burns a position on every third append: positions 1, 2, 4, …
+    SkipsPositions,
+    /// Answers a resume of an unknown stream with an empty replay instead of `Gone`.
+    ReplaysNothing,
+    /// Lets any attachment append, owner or not.
+    IgnoresOwner,
+    /// Appends a broadcast whatever the session's cursor says.
+    RepeatsBroadcasts,
+    /// Ends any open stream, lease or no lease.
+    ReapsLiveStreams,
+}
+
+/// A memory log with one [`LogFault`].
 #[derive(Clone)]
-struct SkippingLog {
+struct FaultyLog {
     inner: MemoryEventLog,
+    fault: LogFault,
     appends: Arc<AtomicU64>,
 }
 
-#[async_trait]
-impl EventLog for SkippingLog {
-    async fn epoch(&self) -> Result<String, StateError> {
-        self.inner.epoch().await
+impl FaultyLog {
+    fn new(max_len: usize, fault: LogFault) -> Self {
+        Self {
+            inner: MemoryEventLog::new(max_len),
+            fault,
+            appends: Arc::default(),
+        }
     }
+}
+
+#[async_trait]
+impl EventLog for FaultyLog {
     async fn append(
         &self,
         session: &str,
         stream: StreamId,
         data: &str,
     ) -> Result<EventId, StateError> {
-        if self.appends.fetch_add(1, Ordering::Relaxed) % 3 == 2 {
+        if self.fault == LogFault::SkipsPositions
+            && self.appends.fetch_add(1, Ordering::Relaxed) % 3 == 2
+        {
             self.inner.append(session, stream, "burnt").await?;
         }
         self.inner.append(session, stream, data).await
@@ -60,70 +85,137 @@ impl EventLog for SkippingLog {
         self.inner.close(session, stream).await
     }
     async fn read_after(&self, session: &str, after: &EventId) -> Result<Replay, ReplayError> {
-        self.inner.read_after(session, after).await
-    }
-    async fn remove_session(&self, session: &str) -> Result<(), StateError> {
-        self.inner.remove_session(session).await
-    }
-}
-
-#[tokio::test]
-async fn a_log_that_skips_a_position_fails() {
-    must_fail(
-        contract::event_log(|max_len| async move {
-            let log = SkippingLog {
-                inner: MemoryEventLog::new(max_len),
-                appends: Arc::default(),
-            };
-            (log.clone(), log)
-        }),
-        "must assign position",
-    )
-    .await;
-}
-
-/// Answers a resume of an unknown stream with an empty replay instead of `Gone`.
-#[derive(Clone)]
-struct ForgivingLog(MemoryEventLog);
-
-#[async_trait]
-impl EventLog for ForgivingLog {
-    async fn epoch(&self) -> Result<String, StateError> {
-        self.0.epoch().await
-    }
-    async fn append(
-        &self,
-        session: &str,
-        stream: StreamId,
-        data: &str,
-    ) -> Result<EventId, StateError> {
-        self.0.append(session, stream, data).await
-    }
-    async fn close(&self, session: &str, stream: StreamId) -> Result<(), StateError> {
-        self.0.close(session, stream).await
-    }
-    async fn read_after(&self, session: &str, after: &EventId) -> Result<Replay, ReplayError> {
-        match self.0.read_after(session, after).await {
-            Err(ReplayError::Gone) if after.epoch == self.0.current_epoch() => Ok(Replay {
-                events: vec![],
-                closed: false,
-            }),
+        match self.inner.read_after(session, after).await {
+            Err(ReplayError::Gone) if self.fault == LogFault::ReplaysNothing => {
+                Ok(Replay::open(vec![]))
+            }
             r => r,
         }
     }
     async fn remove_session(&self, session: &str) -> Result<(), StateError> {
-        self.0.remove_session(session).await
+        self.inner.remove_session(session).await
     }
+    async fn attach(
+        &self,
+        session: &str,
+        stream: StreamId,
+        owner: &str,
+        head: u64,
+    ) -> Result<Attachment, StateError> {
+        self.inner.attach(session, stream, owner, head).await
+    }
+    async fn append_owned(
+        &self,
+        session: &str,
+        stream: StreamId,
+        owner: &str,
+        broadcast: Option<u64>,
+        data: Option<&str>,
+    ) -> Result<Owned, StateError> {
+        let bypass = match self.fault {
+            LogFault::IgnoresOwner => broadcast.is_none(),
+            LogFault::RepeatsBroadcasts => broadcast.is_some(),
+            _ => false,
+        };
+        match (bypass, data) {
+            (true, Some(d)) => Ok(Owned::Appended(
+                self.inner.append(session, stream, d).await?,
+            )),
+            _ => {
+                self.inner
+                    .append_owned(session, stream, owner, broadcast, data)
+                    .await
+            }
+        }
+    }
+    async fn broadcast(&self, data: &str) -> Result<u64, StateError> {
+        self.inner.broadcast(data).await
+    }
+    async fn broadcast_head(&self) -> Result<u64, StateError> {
+        self.inner.broadcast_head().await
+    }
+    async fn broadcasts_after(&self, seq: u64) -> Result<Vec<(u64, String)>, StateError> {
+        self.inner.broadcasts_after(seq).await
+    }
+    async fn lease(
+        &self,
+        session: &str,
+        stream: StreamId,
+        requests: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        self.inner.lease(session, stream, requests, ttl).await
+    }
+    async fn leased_requests(
+        &self,
+        session: &str,
+        stream: StreamId,
+    ) -> Result<Option<String>, StateError> {
+        self.inner.leased_requests(session, stream).await
+    }
+    async fn reap(
+        &self,
+        session: &str,
+        stream: StreamId,
+        finals: &[String],
+    ) -> Result<bool, StateError> {
+        if self.fault == LogFault::ReapsLiveStreams {
+            let epoch = self.inner.epoch_of(session).unwrap_or_default();
+            let start = EventId::new(epoch, stream, 0);
+            if let Ok(r) = self.inner.read_after(session, &start).await
+                && !r.closed
+            {
+                for f in finals {
+                    self.inner.append(session, stream, f).await?;
+                }
+                self.inner.close(session, stream).await?;
+                return Ok(true);
+            }
+        }
+        self.inner.reap(session, stream, finals).await
+    }
+}
+
+async fn log_must_fail(fault: LogFault, clause: &str) {
+    must_fail(
+        contract::event_log(|max_len| async move {
+            let log = FaultyLog::new(max_len, fault);
+            (log.clone(), log)
+        }),
+        clause,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_log_that_skips_a_position_fails() {
+    log_must_fail(LogFault::SkipsPositions, "must assign position").await;
 }
 
 #[tokio::test]
 async fn a_log_that_replays_nothing_instead_of_gone_fails() {
-    must_fail(
-        contract::event_log(|max_len| async move {
-            let log = ForgivingLog(MemoryEventLog::new(max_len));
-            (log.clone(), log)
-        }),
-        "never an empty replay",
+    log_must_fail(LogFault::ReplaysNothing, "never an empty replay").await;
+}
+
+#[tokio::test]
+async fn a_log_that_lets_a_superseded_attachment_append_fails() {
+    log_must_fail(
+        LogFault::IgnoresOwner,
+        "a superseded attachment must not append",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_log_that_appends_a_broadcast_twice_fails() {
+    log_must_fail(LogFault::RepeatsBroadcasts, "must not be appended").await;
+}
+
+#[tokio::test]
+async fn a_log_that_reaps_a_live_stream_fails() {
+    log_must_fail(
+        LogFault::ReapsLiveStreams,
+        "must not end a stream whose lease stands",
     )
     .await;
 }

@@ -187,6 +187,5 @@ pub fn new_record(
         subscriptions: Default::default(),
         created_at_ms: switchyard_state::now_ms(),
         get_stream: None,
-        get_attached: false,
     }
 }

@@ -62,12 +62,34 @@ pub enum Envelope {
         /// Which list.
         kind: String,
     },
+    /// A connection took the session's standalone stream.
+    Attached {
+        /// Stream name.
+        stream: String,
+        /// The new owner's token.
+        owner: String,
+    },
+    /// A logged broadcast.
+    Broadcast {
+        /// Its number in the broadcast log.
+        seq: u64,
+        /// What it says.
+        notice: Box<Envelope>,
+    },
 }
 
 impl Envelope {
     /// Serializes the envelope.
     pub fn to_bytes(&self) -> Bytes {
         Bytes::from(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// The notice of a logged broadcast; any other envelope as it is.
+    pub fn unwrap_broadcast(self) -> Envelope {
+        match self {
+            Envelope::Broadcast { notice, .. } => *notice,
+            other => other,
+        }
     }
 
     /// Parses a payload; `None` for anything this node does not understand (a newer node's
@@ -92,5 +114,16 @@ mod tests {
         assert_eq!(Envelope::parse(br#"{"t":"close"}"#), Some(Envelope::Close));
         assert_eq!(Envelope::parse(br#"{"t":"future"}"#), None);
         assert_eq!(Envelope::parse(b"not json"), None);
+        let b = Envelope::Broadcast {
+            seq: 7,
+            notice: Box::new(Envelope::ListChanged {
+                kind: "tools".into(),
+            }),
+        };
+        assert_eq!(
+            b.to_bytes(),
+            r#"{"t":"broadcast","seq":7,"notice":{"t":"list_changed","kind":"tools"}}"#
+        );
+        assert_eq!(Envelope::parse(&b.to_bytes()), Some(b));
     }
 }

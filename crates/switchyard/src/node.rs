@@ -48,6 +48,8 @@ pub struct Node {
     pub changes: Arc<dyn Changes>,
     /// The `x-mcp-header` annotations of the backend's tools, by tool name.
     param_headers: tokio::sync::RwLock<Option<ParamHeaders>>,
+    /// What is wrong with the state backend's setup, found at start (for `/readyz`).
+    pub warnings: Vec<String>,
 }
 
 type ParamHeaders = HashMap<String, Vec<(String, Vec<String>)>>;
@@ -87,15 +89,22 @@ impl Node {
             ..switchyard_redis::RedisOptions::default()
         };
         let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
+        let warnings = eviction_warning(state.eviction_policy())
+            .into_iter()
+            .collect();
         let (sessions, log, bus) = state.into_parts();
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
-        Ok(Node::new(
+        let mut node = Node::new(
             config,
             backend,
             Arc::new(sessions),
             Arc::new(log),
             Arc::new(bus),
-        ))
+        );
+        if let Some(n) = Arc::get_mut(&mut node) {
+            n.warnings = warnings;
+        }
+        Ok(node)
     }
 
     /// A node with the embedded in-memory state and the configured built-in backend.
@@ -139,7 +148,7 @@ impl Node {
         Arc::new(Node {
             id,
             inflight: std::sync::Mutex::default(),
-            changes: Arc::new(BusChanges::new(bus.clone())),
+            changes: Arc::new(BusChanges::new(bus.clone(), log.clone())),
             config,
             backend,
             sessions,
@@ -149,6 +158,7 @@ impl Node {
             origins,
             sealer,
             param_headers: tokio::sync::RwLock::new(None),
+            warnings: Vec::new(),
         })
     }
 
@@ -224,20 +234,16 @@ impl Node {
         Ok((id, data))
     }
 
-    /// Sends a server-initiated message to the session's standalone stream (the GET stream,
-    /// or the `/sse` stream of HTTP+SSE). Dropped when the session never opened one.
-    pub async fn deliver(
-        &self,
-        session: &SessionRecord,
-        message: &Message,
-    ) -> Result<(), StateError> {
-        let Some(stream) = session.get_stream.as_deref() else {
-            return Ok(());
-        };
-        let Ok(stream) = stream.parse::<StreamId>() else {
-            return Ok(());
-        };
-        self.emit(session, stream, message).await.map(drop)
+    /// A fresh token naming one connection's attachment to a standalone stream.
+    pub fn new_owner() -> String {
+        let n: u128 = rand::rng().random();
+        format!("{n:032x}")
+    }
+
+    /// Logs a broadcast and publishes it to every node: each session's standalone stream
+    /// applies it once (see `http/stream.rs`).
+    pub async fn broadcast(&self, notice: Envelope) -> Result<u64, StateError> {
+        broadcast(&*self.log, &*self.bus, notice).await
     }
 
     /// Marks a stream finished, in the log and for resumers.
@@ -254,23 +260,57 @@ impl Node {
     }
 }
 
-/// Fans change notices out to every node over the broadcast channel.
+/// Logs `notice` as a broadcast, then publishes it on [`BROADCAST`] with its number.
+async fn broadcast(log: &dyn EventLog, bus: &dyn Bus, notice: Envelope) -> Result<u64, StateError> {
+    let seq = log
+        .broadcast(&String::from_utf8_lossy(&notice.to_bytes()))
+        .await?;
+    let env = Envelope::Broadcast {
+        seq,
+        notice: Box::new(notice),
+    };
+    bus.publish(BROADCAST, env.to_bytes()).await?;
+    Ok(seq)
+}
+
+/// The warning for a Redis whose `maxmemory-policy` may evict Switchyard's keys.
+fn eviction_warning(policy: Option<&str>) -> Option<String> {
+    match policy {
+        Some("noeviction") => None,
+        Some(p) => {
+            let w = format!(
+                "Redis maxmemory-policy is {p}: under memory pressure Redis may evict sessions and event logs (clients are told with 404/410, but messages are lost); set it to noeviction"
+            );
+            tracing::error!("{w}");
+            Some(w)
+        }
+        None => {
+            tracing::warn!(
+                "could not read Redis' maxmemory-policy (CONFIG is disabled); it must be noeviction"
+            );
+            None
+        }
+    }
+}
+
+/// Fans change notices out to every node through the broadcast log.
 #[derive(Clone)]
 pub struct BusChanges {
     bus: Arc<dyn Bus>,
+    log: Arc<dyn EventLog>,
 }
 
 impl BusChanges {
-    /// Wraps the node's bus.
-    pub fn new(bus: Arc<dyn Bus>) -> Self {
-        Self { bus }
+    /// Wraps the node's bus and log.
+    pub fn new(bus: Arc<dyn Bus>, log: Arc<dyn EventLog>) -> Self {
+        Self { bus, log }
     }
 
     fn publish(&self, env: Envelope) {
-        let bus = self.bus.clone();
+        let (bus, log) = (self.bus.clone(), self.log.clone());
         tokio::spawn(async move {
-            if let Err(e) = bus.publish(BROADCAST, env.to_bytes()).await {
-                tracing::warn!(error = %e, "could not publish a change notice");
+            if let Err(e) = broadcast(&*log, &*bus, env).await {
+                tracing::warn!(error = %e, "could not broadcast a change notice");
             }
         });
     }

@@ -28,7 +28,6 @@ pub(crate) fn record(id: &str) -> SessionRecord {
         subscriptions: BTreeSet::new(),
         created_at_ms: 1,
         get_stream: None,
-        get_attached: false,
     }
 }
 
@@ -88,14 +87,52 @@ async fn keys_follow_the_documented_schema() {
         .await
         .expect("append");
     assert_eq!((first.seq, second.seq), (1, 2));
-    assert_eq!(server.cli(&["GET", "sy:epoch"]).trim(), first.epoch);
+    assert_eq!(
+        server.cli(&["HGET", "sy:l:{schema-1}", "e"]).trim(),
+        first.epoch,
+        "the log's epoch is field e of its meta hash"
+    );
     assert_eq!(
         server.cli(&["XRANGE", "sy:l:{schema-1}:r7", "-", "+"]),
         "1-0\nd\none\n2-0\nd\ntwo\n",
         "events are stream entries <position>-0 with one field d"
     );
     assert_eq!(server.cli(&["HGET", "sy:l:{schema-1}", "n:r7"]).trim(), "2");
+    log.lease(id, StreamId::Request(7), "[1]", Duration::from_secs(5))
+        .await
+        .expect("lease");
+    assert_eq!(
+        server.cli(&["HGET", "sy:l:{schema-1}", "q:r7"]).trim(),
+        "[1]"
+    );
+    let lease = pttl(&server, "sy:l:{schema-1}:p:r7");
+    assert!(
+        0 < lease && lease <= 5000,
+        "the lease key expires, PTTL {lease}"
+    );
     log.close(id, StreamId::Request(7)).await.expect("close");
+    assert_eq!(
+        server.cli(&["EXISTS", "sy:l:{schema-1}:p:r7"]).trim(),
+        "0",
+        "close drops the lease"
+    );
+    let at = log
+        .attach(id, StreamId::Request(8), "conn", 0)
+        .await
+        .expect("attach");
+    assert_eq!(at.epoch, first.epoch);
+    assert_eq!(
+        server.cli(&["HMGET", "sy:l:{schema-1}", "os", "oo", "bc"]),
+        "r8\nconn\n0\n",
+        "the owner and the broadcast cursor are fields of the meta hash"
+    );
+    let seq = log.broadcast("b").await.expect("broadcast");
+    assert_eq!(server.cli(&["GET", "sy:{b}:n"]).trim(), seq.to_string());
+    assert_eq!(
+        server.cli(&["XRANGE", "sy:{b}", "-", "+"]),
+        format!("{seq}-0\nd\nb\n"),
+        "broadcasts are entries <seq>-0 of sy:{{b}}"
+    );
     assert_eq!(server.cli(&["HGET", "sy:l:{schema-1}", "c:r7"]).trim(), "1");
     for key in ["sy:l:{schema-1}", "sy:l:{schema-1}:r7"] {
         let left = pttl(&server, key);

@@ -29,40 +29,51 @@ where
     Fut: Future<Output = (L, L)>,
 {
     let (a, b) = within("make(1024)", make(1024)).await;
-    let epoch = shared_epoch(&a, &b).await;
-    positions_per_stream(&a, &b, &epoch).await;
-    read_after_is_exact(&a, &b, &epoch).await;
-    close_marks_the_stream(&a, &b, &epoch).await;
-    foreign_ids_are_gone(&a, &b, &epoch).await;
+    positions_per_stream(&a, &b).await;
+    read_after_is_exact(&a, &b).await;
+    close_marks_the_stream(&a, &b).await;
+    foreign_ids_are_gone(&a, &b).await;
     concurrent_appends(&a, &b).await;
-    remove_session_drops_streams(&a, &b, &epoch).await;
+    remove_session_drops_streams(&a, &b).await;
+    a_lost_log_never_reissues_an_id(&a, &b).await;
+    super::log_once::owner_appends_once(&a, &b).await;
+    super::log_once::broadcasts_once(&a, &b).await;
+    super::log_once::orphans_are_reaped(&a, &b).await;
     drop((a, b));
 
     let (a, b) = within("make(4)", make(SHORT)).await;
-    let epoch = shared_epoch(&a, &b).await;
-    trimmed_window_is_gone(&a, &b, &epoch).await;
+    trimmed_window_is_gone(&a, &b).await;
 }
 
-async fn append<L: EventLog>(l: &L, session: &str, stream: StreamId, data: &str) -> EventId {
+pub(super) async fn append<L: EventLog>(
+    l: &L,
+    session: &str,
+    stream: StreamId,
+    data: &str,
+) -> EventId {
     within("append", l.append(session, stream, data))
         .await
         .unwrap_or_else(|e| panic!("contract: append failed: {e}"))
 }
 
-async fn read<L: EventLog>(l: &L, session: &str, after: &EventId) -> Result<Replay, ReplayError> {
+pub(super) async fn read<L: EventLog>(
+    l: &L,
+    session: &str,
+    after: &EventId,
+) -> Result<Replay, ReplayError> {
     match within("read_after", l.read_after(session, after)).await {
         Err(ReplayError::State(e)) => panic!("contract: read_after({after}) failed: {e}"),
         r => r,
     }
 }
 
-async fn read_ok<L: EventLog>(l: &L, session: &str, after: &EventId) -> Replay {
+pub(super) async fn read_ok<L: EventLog>(l: &L, session: &str, after: &EventId) -> Replay {
     read(l, session, after).await.unwrap_or_else(|e| {
         panic!("contract: read_after({after}) of a live stream must succeed, got {e}")
     })
 }
 
-async fn assert_gone<L: EventLog>(l: &L, session: &str, after: &EventId, why: &str) {
+pub(super) async fn assert_gone<L: EventLog>(l: &L, session: &str, after: &EventId, why: &str) {
     match read(l, session, after).await {
         Err(ReplayError::Gone) => {}
         r => panic!(
@@ -71,40 +82,35 @@ async fn assert_gone<L: EventLog>(l: &L, session: &str, after: &EventId, why: &s
     }
 }
 
-async fn remove<L: EventLog>(l: &L, session: &str) {
+pub(super) async fn remove<L: EventLog>(l: &L, session: &str) {
     within("remove_session", l.remove_session(session))
         .await
         .unwrap_or_else(|e| panic!("contract: remove_session failed: {e}"));
 }
 
-/// Both nodes report the same epoch, and it can be written in an event id.
-async fn shared_epoch<L: EventLog>(a: &L, b: &L) -> String {
-    let epoch = within("epoch", a.epoch())
-        .await
-        .unwrap_or_else(|e| panic!("contract: epoch failed: {e}"));
+/// The epoch of an id, checked to be writable in an event id.
+fn epoch_of(id: &EventId) -> String {
     assert!(
-        is_valid_epoch(&epoch),
-        "contract: the epoch must be 1-32 ASCII alphanumerics, got {epoch:?}"
+        is_valid_epoch(&id.epoch),
+        "contract: the epoch must be 1-32 ASCII alphanumerics, got {:?}",
+        id.epoch
     );
-    let other = within("epoch", b.epoch())
-        .await
-        .unwrap_or_else(|e| panic!("contract: epoch failed: {e}"));
-    assert_eq!(epoch, other, "contract: every node must see the same epoch");
-    epoch
+    id.epoch.clone()
 }
 
 /// Data that a lossy store would mangle.
-fn data(tag: &str) -> String {
+pub(super) fn data(tag: &str) -> String {
     format!("{{\"tag\":\"{tag}\",\"text\":\"ü 🚂\\n\"}}\nsecond line\r\n")
 }
 
 /// Positions are 1, 2, 3, … in each stream, under the current epoch, independent across
 /// streams and sessions; ids are unique across a session; an event is readable on the other
 /// node as soon as `append` returns.
-async fn positions_per_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
+async fn positions_per_stream<L: EventLog>(a: &L, b: &L) {
     let (s, t) = (unique("log"), unique("log"));
     let streams = [StreamId::Get, StreamId::Request(1), StreamId::Request(7)];
     let mut ids = HashSet::new();
+    let mut session_epoch: Option<String> = None;
     for round in 1..=5u64 {
         for (k, stream) in streams.into_iter().enumerate() {
             let node = if (round as usize + k).is_multiple_of(2) {
@@ -114,6 +120,8 @@ async fn positions_per_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
             };
             let d = data(&format!("{stream}-{round}"));
             let id = append(node, &s, stream, &d).await;
+            let epoch = session_epoch.get_or_insert_with(|| epoch_of(&id)).clone();
+            let epoch = epoch.as_str();
             assert_eq!(
                 id,
                 EventId::new(epoch, stream, round),
@@ -142,7 +150,8 @@ async fn positions_per_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
         first.seq, 1,
         "contract: each session's streams count from 1, independently of other sessions"
     );
-    let replay = read_ok(b, &s, &EventId::new(epoch, StreamId::Get, 0)).await;
+    let epoch = session_epoch.unwrap_or_default();
+    let replay = read_ok(b, &s, &EventId::new(epoch.as_str(), StreamId::Get, 0)).await;
     assert_eq!(
         replay.events.len(),
         5,
@@ -154,7 +163,7 @@ async fn positions_per_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
 
 /// `read_after(n)` is exactly the events after position `n`, in order; 0 replays all; the
 /// last position gives an empty replay of a live stream.
-async fn read_after_is_exact<L: EventLog>(a: &L, b: &L, epoch: &str) {
+async fn read_after_is_exact<L: EventLog>(a: &L, b: &L) {
     let s = unique("log");
     let stream = StreamId::Request(3);
     let mut written = Vec::new();
@@ -166,14 +175,12 @@ async fn read_after_is_exact<L: EventLog>(a: &L, b: &L, epoch: &str) {
         };
         written.push((append(a, &s, stream, &d).await, d));
     }
+    let epoch = epoch_of(&written[0].0);
     for n in 0..=written.len() {
-        let replay = read_ok(b, &s, &EventId::new(epoch, stream, n as u64)).await;
+        let replay = read_ok(b, &s, &EventId::new(epoch.as_str(), stream, n as u64)).await;
         assert_eq!(
             replay,
-            Replay {
-                events: written[n..].to_vec(),
-                closed: false
-            },
+            Replay::open(written[n..].to_vec()),
             "contract: read_after(position {n}) must return exactly the later events of the stream, in order"
         );
     }
@@ -181,7 +188,7 @@ async fn read_after_is_exact<L: EventLog>(a: &L, b: &L, epoch: &str) {
 }
 
 /// `close` marks one stream closed, visibly on every node, and keeps its events.
-async fn close_marks_the_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
+async fn close_marks_the_stream<L: EventLog>(a: &L, b: &L) {
     let s = unique("log");
     let (x, y) = (StreamId::Request(1), StreamId::Request(2));
     let mut written = Vec::new();
@@ -192,6 +199,8 @@ async fn close_marks_the_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
         ));
     }
     append(a, &s, y, "y").await;
+    let epoch = epoch_of(&written[0].0);
+    let epoch = epoch.as_str();
     within("close", b.close(&s, x))
         .await
         .unwrap_or_else(|e| panic!("contract: close failed: {e}"));
@@ -199,8 +208,8 @@ async fn close_marks_the_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
     assert_eq!(
         replay,
         Replay {
-            events: written,
-            closed: true
+            closed: true,
+            ..Replay::open(written)
         },
         "contract: a closed stream keeps its events and says it is closed"
     );
@@ -208,8 +217,8 @@ async fn close_marks_the_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
     assert_eq!(
         replay,
         Replay {
-            events: vec![],
-            closed: true
+            closed: true,
+            ..Replay::open(vec![])
         },
         "contract: a resume at the end of a closed stream is empty and closed"
     );
@@ -225,9 +234,10 @@ async fn close_marks_the_stream<L: EventLog>(a: &L, b: &L, epoch: &str) {
 }
 
 /// An id of another epoch, or of a stream or session the log never saw, is `Gone`.
-async fn foreign_ids_are_gone<L: EventLog>(a: &L, b: &L, epoch: &str) {
+async fn foreign_ids_are_gone<L: EventLog>(a: &L, b: &L) {
     let s = unique("log");
-    append(a, &s, StreamId::Get, "1").await;
+    let epoch = epoch_of(&append(a, &s, StreamId::Get, "1").await);
+    let epoch = epoch.as_str();
     append(a, &s, StreamId::Get, "2").await;
     let mut other = epoch.to_owned();
     other.truncate(31);
@@ -255,6 +265,16 @@ async fn foreign_ids_are_gone<L: EventLog>(a: &L, b: &L, epoch: &str) {
         "of a session the log never saw",
     )
     .await;
+    let t = unique("log");
+    let other_session = append(a, &t, StreamId::Get, "t").await;
+    assert_gone(
+        b,
+        &s,
+        &EventId::new(other_session.epoch.as_str(), StreamId::Get, 1),
+        "with the epoch of another session's log",
+    )
+    .await;
+    remove(a, &t).await;
     remove(a, &s).await;
 }
 
@@ -298,12 +318,13 @@ async fn concurrent_appends<L: EventLog>(a: &L, b: &L) {
 }
 
 /// `remove_session` drops every stream of that session and nothing else.
-async fn remove_session_drops_streams<L: EventLog>(a: &L, b: &L, epoch: &str) {
+async fn remove_session_drops_streams<L: EventLog>(a: &L, b: &L) {
     let (s, t) = (unique("log"), unique("log"));
     let streams = [StreamId::Get, StreamId::Request(1), StreamId::Request(2)];
+    let (mut es, mut et) = (String::new(), String::new());
     for stream in streams {
-        append(a, &s, stream, "s").await;
-        append(a, &t, stream, "t").await;
+        es = append(a, &s, stream, "s").await.epoch;
+        et = append(a, &t, stream, "t").await.epoch;
     }
     within("close", a.close(&s, StreamId::Request(2)))
         .await
@@ -314,12 +335,12 @@ async fn remove_session_drops_streams<L: EventLog>(a: &L, b: &L, epoch: &str) {
             assert_gone(
                 a,
                 &s,
-                &EventId::new(epoch, stream, seq),
+                &EventId::new(es.as_str(), stream, seq),
                 "after remove_session",
             )
             .await;
         }
-        let replay = read_ok(a, &t, &EventId::new(epoch, stream, 0)).await;
+        let replay = read_ok(a, &t, &EventId::new(et.as_str(), stream, 0)).await;
         assert_eq!(
             replay.events.len(),
             1,
@@ -332,7 +353,7 @@ async fn remove_session_drops_streams<L: EventLog>(a: &L, b: &L, epoch: &str) {
 
 /// A log keeps at least the last `max_len` events of a stream; a resume from before what it
 /// kept is `Gone`, never a partial replay; positions keep counting past trimmed events.
-async fn trimmed_window_is_gone<L: EventLog>(a: &L, b: &L, epoch: &str) {
+async fn trimmed_window_is_gone<L: EventLog>(a: &L, b: &L) {
     let s = unique("log");
     let stream = StreamId::Get;
     let mut written = Vec::new();
@@ -344,6 +365,8 @@ async fn trimmed_window_is_gone<L: EventLog>(a: &L, b: &L, epoch: &str) {
         );
         written.push((id, i.to_string()));
     }
+    let epoch = epoch_of(&written[0].0);
+    let epoch = epoch.as_str();
     let mut served = false;
     for n in 0..=written.len() {
         let after = EventId::new(epoch, stream, n as u64);
@@ -395,5 +418,28 @@ async fn trimmed_window_is_gone<L: EventLog>(a: &L, b: &L, epoch: &str) {
         tail, expected,
         "contract: the last max_len events must be kept after trimming"
     );
+    remove(a, &s).await;
+}
+
+/// A session's log that was lost (removed here; evicted or expired in production) and is
+/// written again gets another epoch: the old ids are `Gone`, and no id is issued twice.
+async fn a_lost_log_never_reissues_an_id<L: EventLog>(a: &L, b: &L) {
+    let s = unique("log");
+    let stream = StreamId::Request(5);
+    let mut before = Vec::new();
+    for i in 0..3 {
+        before.push(append(a, &s, stream, &i.to_string()).await);
+    }
+    remove(a, &s).await;
+    let after = append(b, &s, stream, "again").await;
+    assert!(
+        !before.contains(&after),
+        "contract: a log created again must not reissue {after}"
+    );
+    assert_ne!(
+        after.epoch, before[0].epoch,
+        "contract: a log created again must have another epoch"
+    );
+    assert_gone(b, &s, &before[1], "from a lost log").await;
     remove(a, &s).await;
 }

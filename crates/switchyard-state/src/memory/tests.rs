@@ -27,7 +27,6 @@ fn record(id: &str) -> SessionRecord {
         subscriptions: BTreeSet::new(),
         created_at_ms: 0,
         get_stream: None,
-        get_attached: false,
     }
 }
 
@@ -83,11 +82,12 @@ async fn update_refreshes_the_ttl() {
 #[tokio::test]
 async fn each_log_mints_its_own_epoch() {
     let (one, two) = (MemoryEventLog::new(8), MemoryEventLog::new(8));
-    let e1 = one.epoch().await.unwrap();
-    assert!(is_valid_epoch(&e1) && e1.len() >= 8, "{e1}");
-    assert_ne!(e1, two.epoch().await.unwrap());
-    assert_eq!(e1, one.current_epoch());
     let id = one.append("s", StreamId::Get, "x").await.unwrap();
+    let e1 = id.epoch.clone();
+    assert!(is_valid_epoch(&e1) && e1.len() >= 8, "{e1}");
+    two.append("s", StreamId::Get, "x").await.unwrap();
+    assert_ne!(Some(e1.clone()), two.epoch_of("s"));
+    assert_eq!(Some(e1), one.epoch_of("s"));
     assert_eq!(
         two.read_after("s", &EventId::new(id.epoch, StreamId::Get, 0))
             .await,
@@ -101,7 +101,8 @@ async fn trimming_is_exact() {
     for _ in 0..5 {
         log.append("s", StreamId::Request(1), "x").await.unwrap();
     }
-    let at = |seq| EventId::new(log.current_epoch(), StreamId::Request(1), seq);
+    let epoch = log.epoch_of("s").unwrap();
+    let at = |seq| EventId::new(epoch.as_str(), StreamId::Request(1), seq);
     for seq in [0, 1] {
         assert_eq!(
             log.read_after("s", &at(seq)).await,
@@ -124,7 +125,10 @@ async fn trimming_is_exact() {
     tiny.append("s", StreamId::Get, "a").await.unwrap();
     tiny.append("s", StreamId::Get, "b").await.unwrap();
     let replay = tiny
-        .read_after("s", &EventId::new(tiny.current_epoch(), StreamId::Get, 1))
+        .read_after(
+            "s",
+            &EventId::new(tiny.epoch_of("s").unwrap(), StreamId::Get, 1),
+        )
         .await
         .unwrap();
     assert_eq!(replay.events.len(), 1, "max_len 0 keeps one event");
@@ -137,7 +141,7 @@ async fn closing_an_unseen_stream_makes_it_empty_and_closed() {
     let replay = log
         .read_after(
             "s",
-            &EventId::new(log.current_epoch(), StreamId::Request(4), 0),
+            &EventId::new(log.epoch_of("s").unwrap(), StreamId::Request(4), 0),
         )
         .await
         .unwrap();
@@ -148,9 +152,9 @@ async fn closing_an_unseen_stream_makes_it_empty_and_closed() {
 async fn the_log_idle_ttl_drops_idle_sessions_and_old_closed_streams() {
     let ttl = Duration::from_secs(10);
     let log = MemoryEventLog::with_idle_ttl(8, ttl);
-    let at = |stream, seq| EventId::new(log.current_epoch(), stream, seq);
-    log.append("idle", StreamId::Get, "x").await.unwrap();
-    log.append("busy", StreamId::Get, "x").await.unwrap();
+    let idle = log.append("idle", StreamId::Get, "x").await.unwrap().epoch;
+    let busy = log.append("busy", StreamId::Get, "x").await.unwrap().epoch;
+    let at = |epoch: &String, stream, seq| EventId::new(epoch.as_str(), stream, seq);
     log.append("busy", StreamId::Request(1), "x").await.unwrap();
     log.close("busy", StreamId::Request(1)).await.unwrap();
     for _ in 0..3 {
@@ -158,15 +162,16 @@ async fn the_log_idle_ttl_drops_idle_sessions_and_old_closed_streams() {
         log.append("busy", StreamId::Get, "y").await.unwrap();
     }
     assert_eq!(
-        log.read_after("idle", &at(StreamId::Get, 0)).await,
+        log.read_after("idle", &at(&idle, StreamId::Get, 0)).await,
         Err(ReplayError::Gone)
     );
     assert_eq!(
-        log.read_after("busy", &at(StreamId::Request(1), 0)).await,
+        log.read_after("busy", &at(&busy, StreamId::Request(1), 0))
+            .await,
         Err(ReplayError::Gone)
     );
     assert_eq!(
-        log.read_after("busy", &at(StreamId::Get, 0))
+        log.read_after("busy", &at(&busy, StreamId::Get, 0))
             .await
             .unwrap()
             .events
@@ -184,7 +189,10 @@ async fn the_log_idle_ttl_drops_idle_sessions_and_old_closed_streams() {
     advance(Duration::from_secs(3600)).await;
     assert!(
         plain
-            .read_after("s", &EventId::new(plain.current_epoch(), StreamId::Get, 0))
+            .read_after(
+                "s",
+                &EventId::new(plain.epoch_of("s").unwrap(), StreamId::Get, 0)
+            )
             .await
             .is_ok(),
         "no TTL: kept"

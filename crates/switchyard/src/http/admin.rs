@@ -10,7 +10,9 @@
 //!   `notifications/resources/updated` reaches only the sessions subscribed to its `uri`
 //!   (and `subscriptions/listen` streams that asked for it); `notifications/*/list_changed`
 //!   reaches every session and every listen stream that opted in; anything else reaches
-//!   every session's standalone stream. 202.
+//!   every session's standalone stream. It is logged before the answer (202 with
+//!   `{"seq": n}`, its number in the broadcast log): every session whose standalone stream
+//!   is open, or is resumed later, receives it exactly once.
 //!
 //! Both require `Authorization: Bearer <admin.token>`; with no token configured the API
 //! does not exist (404).
@@ -21,7 +23,7 @@ use serde_json::json;
 use switchyard_protocol::jsonrpc::{self, Body, Message, code};
 
 use super::{HttpError, NodeData};
-use crate::envelope::{BROADCAST, Envelope};
+use crate::envelope::Envelope;
 
 /// Registers the admin routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -146,6 +148,6 @@ async fn broadcast(
             data: Message::Notification(n).to_json(),
         },
     };
-    node.bus.publish(BROADCAST, env.to_bytes()).await?;
-    Ok(HttpResponse::Accepted().finish())
+    let seq = node.broadcast(env).await?;
+    Ok(HttpResponse::Accepted().json(json!({ "seq": seq })))
 }

@@ -3,7 +3,6 @@
 //! and every response travels on the `/sse` stream — through the bus, so the POST may land
 //! on any node.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -16,7 +15,7 @@ use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{SessionPatch, SessionRecord, Transport};
 use tokio::sync::mpsc;
 
-use super::stream::{Follow, OnEnd};
+use super::follow::{Follow, OnEnd};
 use super::{HttpError, NodeData};
 use crate::dispatch::{self, dispatch};
 use crate::envelope::BROADCAST;
@@ -42,20 +41,13 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         &jsonrpc::Request::new(jsonrpc::Id::Number(0), "initialize", None),
     );
     record.get_stream = Some(StreamId::Get.to_string());
-    record.get_attached = true;
     node.sessions.create(record.clone()).await?;
     let sub = node.bus.subscribe(&record.channel()).await?;
     let changes = node.bus.subscribe(BROADCAST).await?;
+    let owner = super::stream::attach(&node, &record, StreamId::Get).await?;
     let endpoint = Event::message(format!("/messages?sessionId={id}")).with_event("endpoint");
-    let follow = Follow {
-        node: node.clone(),
-        session: Arc::new(record),
-        stream: StreamId::Get,
-        last_seq: 0,
-        standalone: true,
-        retry_at: None,
-        out: VecDeque::new(),
-    };
+    let mut follow = Follow::new(node.clone(), Arc::new(record), StreamId::Get, None);
+    follow.own(owner);
     // HTTP+SSE has no resumption: the session ends with its stream.
     let body = follow.into_body(
         vec![endpoint.to_bytes()],

@@ -144,7 +144,7 @@ pub fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
                 _ = http.closed() => break,
                 d = sub.next() => match d {
                     Some(Delivery::Message(p)) => {
-                        let Some((method, params)) = Envelope::parse(&p).and_then(|e| filter.notification(e)) else {
+                        let Some((method, params)) = Envelope::parse(&p).map(Envelope::unwrap_broadcast).and_then(|e| filter.notification(e)) else {
                             continue;
                         };
                         let n = Message::Notification(Notification::new(method, Some(tag(params))));

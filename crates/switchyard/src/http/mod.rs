@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod error;
+mod follow;
 pub mod legacy;
 pub mod listen;
 pub mod modern;

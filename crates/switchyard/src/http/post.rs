@@ -1,6 +1,7 @@
 //! `POST /mcp`: Streamable HTTP requests, notifications and responses.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,6 +12,7 @@ use switchyard_protocol::sse::Event;
 use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{SessionRecord, Transport};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::{HttpError, NodeData, SESSION_HEADER};
 use crate::config::ResponseMode;
@@ -76,10 +78,14 @@ pub async fn handle(
     let (out, rx) = mpsc::unbounded_channel();
     let mut works = Vec::new();
     let mut answers = false;
+    let mut requests = Vec::new();
     for m in messages {
         match m {
             Ok(m) => {
-                answers |= matches!(m, Message::Request(_));
+                if let Message::Request(r) = &m {
+                    answers = true;
+                    requests.push(r.id.clone());
+                }
                 works.extend(dispatch(&node, &session, m, &out).await?);
             }
             Err(invalid) => {
@@ -96,7 +102,17 @@ pub async fn handle(
         }
         return Ok(HttpResponse::Accepted().finish());
     }
-    respond(node.get_ref().clone(), session, version, rx, batch, works).await
+    let requests = serde_json::to_string(&requests).unwrap_or_default();
+    respond(
+        node.get_ref().clone(),
+        session,
+        version,
+        rx,
+        batch,
+        works,
+        requests,
+    )
+    .await
 }
 
 async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpResponse, HttpError> {
@@ -128,7 +144,8 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
 }
 
 /// Answers with JSON when the first thing the request produced is its response (and the
-/// node prefers JSON), else with an SSE stream of everything it produces.
+/// node prefers JSON), else with an SSE stream of everything it produces. `requests` are
+/// the POST's request ids (a JSON array), for the stream's producer lease.
 ///
 /// A single request's work runs inline until its first message: the common case — a result
 /// with nothing before it — never pays for a spawned task. Once the answer turns out to be a
@@ -140,6 +157,7 @@ async fn respond(
     mut rx: mpsc::UnboundedReceiver<Out>,
     batch: bool,
     mut works: Vec<crate::dispatch::Work>,
+    requests: String,
 ) -> Result<HttpResponse, HttpError> {
     let mut first = None;
     if node.config.http.response_mode == ResponseMode::Json && !batch && works.len() <= 1 {
@@ -180,64 +198,102 @@ async fn respond(
     let stream = Node::new_stream();
     let primes = version.primes_streams();
     let response = super::sse_response(&node, http_rx);
-    tokio::spawn(write_stream(node, session, stream, primes, first, rx, http));
+    let writer = Writer {
+        node,
+        session,
+        stream,
+        primes,
+        requests,
+    };
+    tokio::spawn(writer.run(first, rx, http));
     Ok(response)
 }
 
-/// Logs and publishes every message of a POST's response stream, and writes it to the
-/// client while the client is there. Keeps going when the client has gone, so that a
-/// resumption (on any node) finds everything in the log.
-async fn write_stream(
+/// The producer of one POST's response stream.
+struct Writer {
     node: Arc<Node>,
     session: Arc<SessionRecord>,
     stream: StreamId,
     primes: bool,
-    mut next: Option<Out>,
-    mut rx: mpsc::UnboundedReceiver<Out>,
-    http: mpsc::Sender<Bytes>,
-) {
-    let mut http = Some(http);
-    if primes {
-        match node.log.epoch().await {
-            Ok(epoch) => {
-                let id = EventId::new(epoch, stream, 0).to_string();
-                send(&mut http, Event::message("").with_id(id).to_bytes()).await;
-            }
-            Err(e) => tracing::warn!(error = %e, "no epoch for the priming event"),
-        }
-    }
-    loop {
-        let item = match next.take() {
-            Some(item) => item,
-            None => match rx.recv().await {
+    /// The POST's request ids (JSON), kept with the lease.
+    requests: String,
+}
+
+impl Writer {
+    /// Logs and publishes every message of the stream, and writes it to the client while the
+    /// client is there. Keeps going when the client has gone, so that a resumption (on any
+    /// node) finds everything in the log.
+    ///
+    /// While it runs it holds the stream's producer lease, renewed every third of
+    /// `session.producer_lease_ms`: if this node dies, the lease lapses and a resumption on
+    /// another node ends the stream with an error instead of waiting forever. The priming
+    /// event (2025-11-25) goes out with the first event, under its epoch.
+    async fn run(self, mut next: Option<Out>, mut rx: mpsc::UnboundedReceiver<Out>, http: Sender) {
+        let mut http = Some(http);
+        let lease = Duration::from_millis(self.node.config.session.producer_lease_ms);
+        self.renew(lease).await;
+        let mut renew = tokio::time::interval_at(Instant::now() + lease / 3, lease / 3);
+        let mut primed = !self.primes;
+        loop {
+            let item = match next.take() {
                 Some(item) => item,
-                None => break,
-            },
-        };
-        match item {
-            Out::Message(m) => {
-                let event = match node.emit(&session, stream, &m).await {
-                    Ok((id, data)) => Event::message(data).with_id(id),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "event not logged; sent without an id");
-                        Event::message(m.to_json())
+                None => tokio::select! {
+                    item = rx.recv() => match item {
+                        Some(item) => item,
+                        None => break,
+                    },
+                    _ = renew.tick() => {
+                        self.renew(lease).await;
+                        continue;
                     }
-                };
-                send(&mut http, event.to_bytes()).await;
-            }
-            Out::CloseStream if primes => {
-                if let Some(tx) = http.take() {
-                    let retry = format!("retry: {}\n\n", node.config.http.sse_retry_ms);
-                    let _ = tx.send(Bytes::from(retry)).await;
+                },
+            };
+            match item {
+                Out::Message(m) => {
+                    let node = &self.node;
+                    let event = match node.emit(&self.session, self.stream, &m).await {
+                        Ok((id, data)) => {
+                            if !primed && let Ok(parsed) = id.parse::<EventId>() {
+                                let priming = EventId::new(parsed.epoch, self.stream, 0);
+                                let priming = Event::message("").with_id(priming.to_string());
+                                send(&mut http, priming.to_bytes()).await;
+                            }
+                            Event::message(data).with_id(id)
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "event not logged; sent without an id");
+                            Event::message(m.to_json())
+                        }
+                    };
+                    primed = true;
+                    send(&mut http, event.to_bytes()).await;
                 }
+                Out::CloseStream if self.primes => {
+                    if let Some(tx) = http.take() {
+                        let retry = format!("retry: {}\n\n", self.node.config.http.sse_retry_ms);
+                        let _ = tx.send(Bytes::from(retry)).await;
+                    }
+                }
+                Out::CloseStream => {}
             }
-            Out::CloseStream => {}
+        }
+        if let Err(e) = self.node.finish(&self.session, self.stream).await {
+            tracing::warn!(error = %e, "could not mark a stream finished");
         }
     }
-    if let Err(e) = node.finish(&session, stream).await {
-        tracing::warn!(error = %e, "could not mark a stream finished");
+
+    async fn renew(&self, lease: Duration) {
+        let log = &self.node.log;
+        if let Err(e) = log
+            .lease(&self.session.id, self.stream, &self.requests, lease)
+            .await
+        {
+            tracing::warn!(error = %e, "could not renew a stream's producer lease");
+        }
     }
 }
+
+type Sender = mpsc::Sender<Bytes>;
 
 /// Writes to the client while it is there.
 pub(crate) async fn send(http: &mut Option<mpsc::Sender<Bytes>>, bytes: Bytes) {
