@@ -4,7 +4,10 @@
 //!
 //! - `support`: a raw client (initialize, requests in a session, JSON-or-SSE answers).
 //! - `rejections`: every malformed or disallowed request gets its precise status and code.
-//! - `sessions`: notifications, DELETE, batches per revision, the one standalone GET stream.
+//! - `sessions`: notifications, DELETE, batches per revision.
+//! - `once`: every message once on one node: the newest GET stream supersedes the older
+//!   (no 409, no duplicates), broadcasts survive gaps and absences, listening keeps a
+//!   session alive.
 //! - `streams`: SSE event ids and `Last-Event-ID` resumption.
 //! - `cancel`: `notifications/cancelled` stops a running request.
 //! - `legacy_sse`: the 2024-11-05 `/sse` + `/messages` endpoints.
@@ -26,6 +29,7 @@ mod modern_mrtr;
 mod modern_params;
 mod modern_results;
 mod modern_support;
+mod once;
 mod rejections;
 mod sessions;
 mod streams;

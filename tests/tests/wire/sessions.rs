@@ -139,40 +139,6 @@ async fn batches_are_refused_after_2025_03_26() {
 }
 
 #[tokio::test]
-async fn a_second_get_stream_is_409() {
-    // A node notices a vanished client at its next keep-alive write: make that every second.
-    let wire = Wire::with_node(
-        Node::builder("demo")
-            .env("SWITCHYARD__HTTP__KEEP_ALIVE_SECS", "1")
-            .start(),
-    );
-    let session = wire.initialize("2025-11-25").await;
-    let first = wire.get_in(&session).send().await.unwrap();
-    assert_eq!(first.status(), StatusCode::OK, "{first:?}");
-    assert!(
-        content_type(first.headers()).starts_with("text/event-stream"),
-        "{first:?}"
-    );
-    let second = wire.get_in(&session).send().await.unwrap();
-    assert_eq!(second.status(), StatusCode::CONFLICT, "{second:?}");
-    // The first stream is still the session's: closing it frees the slot.
-    drop(first);
-    let deadline = tokio::time::Instant::now() + STEP;
-    loop {
-        let again = wire.get_in(&session).send().await.unwrap();
-        if again.status() == StatusCode::OK {
-            break;
-        }
-        assert_eq!(again.status(), StatusCode::CONFLICT, "{again:?}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the slot was not freed within {STEP:?} of closing the first stream"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-#[tokio::test]
 async fn answers_are_json_or_sse_for_every_revision() {
     let wire = Wire::start("demo");
     for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {

@@ -102,6 +102,8 @@ pub(crate) struct Follow {
     /// Written but not yet handed to actix-web.
     out: VecDeque<Bytes>,
     done: bool,
+    /// Broadcasts made while no connection owned the stream are still to be applied.
+    behind: bool,
 }
 
 /// A [`Follow`] with its inputs, as the state of the body stream.
@@ -131,6 +133,7 @@ impl Follow {
             check_at: Instant::now(),
             out: VecDeque::new(),
             done: false,
+            behind: false,
         };
         f.check_at = Instant::now() + f.check_period();
         f
@@ -142,6 +145,7 @@ impl Follow {
             self.epoch = owner.epoch.clone();
         }
         self.owner = Some(owner);
+        self.behind = true;
         self.check_at = Instant::now() + self.check_period();
     }
 
@@ -190,6 +194,11 @@ impl Follow {
                 }
                 if st.follow.done {
                     return None;
+                }
+                if st.follow.behind {
+                    st.follow.behind = false;
+                    st.follow.catch_up().await;
+                    continue;
                 }
                 st.step().await;
             }
