@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use switchyard_tests::{Node, SseReader};
+use switchyard_tests::SseReader;
 
 use crate::support::{
     SESSION, STEP, VERSION, Wire, content_type, error_code, request, response_for,
