@@ -8,6 +8,9 @@
 //! - `redis_restart`: Redis stopped (SIGTERM, SIGKILL) and started again under an open
 //!   session: 503 meanwhile, heartbeats go on, nothing acknowledged is lost
 //!   (`raw_stream`: a stream reader that counts keep-alive comments).
+//! - `once`: the focused tests of "every message once" across nodes: a resumption on
+//!   another node takes the stream alone, a lost log is told (410) and never reuses an id,
+//!   a stream whose node died ends with a JSON-RPC error.
 //! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
 //! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
 //! - `conformance`: both conformance requirement sets through the balancer, run and judged
@@ -20,6 +23,7 @@ mod budget;
 mod conformance;
 mod follower;
 mod interop;
+mod once;
 mod push;
 mod push_check;
 mod pusher;
