@@ -3,9 +3,10 @@
 //! An event id names the log *epoch* it was written under, the *stream* it belongs to and
 //! its *position* in that stream: `<epoch>_<stream>_<seq>`, e.g. `k3f9a_r7_12`.
 //!
-//! - The epoch changes whenever an event log is created afresh (a restarted in-memory node,
-//!   a flushed Redis). A `Last-Event-ID` from another epoch is detected, never silently
-//!   replayed from the wrong place.
+//! - The epoch is the epoch of the session's log: minted when that log is created, so it
+//!   changes whenever the log is created afresh (a restarted in-memory node, a flushed Redis,
+//!   an evicted or expired log). A `Last-Event-ID` from another epoch is detected, never
+//!   silently replayed from the wrong place, and no id is ever issued twice.
 //! - The stream is `g` for the one stream of an HTTP+SSE (2024-11-05) session, or `r<n>` for
 //!   any stream of a Streamable HTTP session — the response stream of one POST, or a
 //!   standalone GET stream — where `n` is a random 64-bit number minted by the node that

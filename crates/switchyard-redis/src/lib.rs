@@ -38,8 +38,10 @@
 //!   subscribed again, and every live subscription receives
 //!   [`switchyard_state::Delivery::Gap`] before any later payload (the consumer then re-reads
 //!   the event log). Subscriptions never end because of a fault.
-//! - A Redis that comes back empty has no `sy:epoch`: the next node to need one stores a new
-//!   one, and every id of the lost log is `Gone`.
+//! - A Redis that comes back empty (or that evicted a session's log meta hash) has no epoch
+//!   for that session's log: the next append mints a new one, and every id of the lost log is
+//!   `Gone`; no id is issued twice. Run Redis with `maxmemory-policy noeviction`
+//!   ([`RedisState::eviction_policy`] reports it).
 //!
 //! # Key schema
 //!
@@ -49,21 +51,21 @@
 //! | key | type | what |
 //! |---|---|---|
 //! | `sy:s:{<session>}` | hash | the session record; expires after the idle TTL, refreshed by `get` and `update` |
-//! | `sy:l:{<session>}` | hash | the session's event log meta: `n:<stream>` = last position, `c:<stream>` = `1` once closed |
+//! | `sy:l:{<session>}` | hash | the session's event log meta: `e` = the log's epoch (12 random alphanumerics, minted with the hash), `n:<stream>` = last position, `c:<stream>` = `1` once closed, `q:<stream>` = a leased stream's request ids, `os`/`oo` = the standalone stream and its owner's token, `bc` = the last broadcast applied |
 //! | `sy:l:{<session>}:<stream>` | stream | the events of one SSE stream (`g`, `r<n>`): entry id `<position>-0`, one field `d` = the event's data; `XADD … MAXLEN ~ max_len` |
-//! | `sy:epoch` | string | the log epoch: 12 random alphanumerics, `SET NX` by whichever node needs it first |
+//! | `sy:l:{<session>}:p:<stream>` | string | a request stream's producer lease (`SET … PX`) |
+//! | `sy:{b}` / `sy:{b}:n` | stream / string | the broadcast log (entry id `<n>-0`, field `d`) and its counter |
 //! | `sy:c:<channel>` | pub/sub channel | a bus channel: `sy:c:<principal>:<session>` per session, `sy:c:sy:broadcast` for all nodes |
 //!
 //! Session hash fields: `principal`, `transport` (`streamable_http` / `http_sse`),
 //! `protocol_version`, `client_info` and `client_capabilities` (JSON), `initialized`
 //! (`0`/`1`), `log_level` (absent: none), `created_at_ms`, `get_stream` (absent: none),
-//! `get_attached` (`0`/`1`), and one `sub:<uri>` = `1` per subscribed resource URI.
+//! and one `sub:<uri>` = `1` per subscribed resource URI.
 //!
 //! The log meta hash and the streams of a session expire with the same idle TTL, refreshed
 //! by every append, close and read of any of them. Event ids are
-//! `<epoch>_<stream>_<position>`; an id whose epoch is not the one in `sy:epoch` (Redis was
-//! flushed or replaced since) is answered `Gone`, as is a position older than what the
-//! stream retains.
+//! `<epoch>_<stream>_<position>`; an id whose epoch is not the session log's (the log was
+//! lost since) is answered `Gone`, as is a position older than what the stream retains.
 //!
 //! ## Publishing from outside
 //!
@@ -81,8 +83,8 @@
 //! - `log`: [`RedisEventLog`] and its Lua scripts.
 //! - `bus`: [`RedisBus`], the local fan-out; `bus/subscriber`: the subscriber connection
 //!   and the task that reconnects and resubscribes it.
-//! - `conn`: the pool and its shared multiplexed lanes; `epoch`: the cached epoch; `keys`:
-//!   key names; `core`: what the three types share.
+//! - `conn`: the pool and its shared multiplexed lanes; `keys`: key names; `core`: what the
+//!   three types share.
 
 mod bus;
 mod conn;

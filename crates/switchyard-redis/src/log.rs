@@ -170,15 +170,21 @@ return out
 });
 
 /// Takes or renews a producer lease. KEYS: meta, stream, lease. ARGV: stream name,
-/// requests, lease ms, ttl ms.
+/// requests, lease ms, ttl ms, a candidate epoch. Returns the log's epoch.
 static LEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e then
+  e = ARGV[5]
+  redis.call('HSET', KEYS[1], 'e', e)
+end
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 redis.call('HSET', KEYS[1], 'q:' .. ARGV[1], ARGV[2])
+redis.call('HSETNX', KEYS[1], 'n:' .. ARGV[1], 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return 1
+return e
 ",
     )
 });
@@ -549,18 +555,24 @@ impl EventLog for RedisEventLog {
         stream: StreamId,
         requests: &str,
         ttl: Duration,
-    ) -> Result<(), StateError> {
+    ) -> Result<String, StateError> {
         let name = keys::stream_name(stream);
         let args = vec![
             name.clone(),
             requests.to_owned(),
             (ttl.as_millis() as u64).max(1).to_string(),
             self.core.ttl_ms().to_string(),
+            mint(),
         ];
-        let _: i64 = self
+        let epoch: String = self
             .run_on("renew a lease", &LEASE, (session, &name, true), args)
             .await?;
-        Ok(())
+        if !is_valid_epoch(&epoch) {
+            return Err(StateError::Corrupt(format!(
+                "event log: bad epoch {epoch:?}"
+            )));
+        }
+        Ok(epoch)
     }
 
     async fn leased_requests(

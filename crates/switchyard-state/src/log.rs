@@ -149,13 +149,15 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Takes or renews the producer lease of a request stream for `ttl`; `requests` is
     /// what [`EventLog::reap`]'s caller needs to answer for it (the request ids, as JSON).
+    /// Creates the session's log and the stream if needed (a resumption after the stream's
+    /// priming event then waits for its events), and returns the log's epoch.
     async fn lease(
         &self,
         session: &str,
         stream: StreamId,
         requests: &str,
         ttl: Duration,
-    ) -> Result<(), StateError>;
+    ) -> Result<String, StateError>;
     /// The `requests` of a stream's lease, if it had one.
     async fn leased_requests(
         &self,

@@ -1,8 +1,9 @@
 //! In-memory implementations of the state contracts: the embedded default of a single node.
 //!
-//! Everything lives in this process, so a restart loses every session and every event; the
-//! event log mints a fresh epoch when it is created, so a `Last-Event-ID` from before the
-//! restart is answered with [`crate::ReplayError::Gone`], never replayed from the wrong place.
+//! Everything lives in this process, so a restart loses every session and every event; each
+//! session's event log mints a fresh epoch when it is created, so a `Last-Event-ID` from
+//! before the restart is answered with [`crate::ReplayError::Gone`], never replayed from the
+//! wrong place.
 //!
 //! Each type is a cheap handle (`Clone` shares the same state) and locks only one shard of
 //! its map, for a short critical section that never spans an `.await`. Expired entries are

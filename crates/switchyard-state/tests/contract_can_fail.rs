@@ -143,7 +143,7 @@ impl EventLog for FaultyLog {
         stream: StreamId,
         requests: &str,
         ttl: Duration,
-    ) -> Result<(), StateError> {
+    ) -> Result<String, StateError> {
         self.inner.lease(session, stream, requests, ttl).await
     }
     async fn leased_requests(

@@ -223,3 +223,47 @@ async fn listening_keeps_a_session_alive() {
         "a session with no stream and no request must still expire"
     );
 }
+
+/// A Redis that may evict keys is reported: logged at start and listed by `/readyz`.
+#[tokio::test]
+async fn an_evicting_redis_is_reported_in_readyz() {
+    let redis = switchyard_tests::RedisServer::start();
+    redis
+        .command(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
+        .expect("CONFIG SET");
+    let node = Node::builder("demo")
+        .arg("--redis-url")
+        .arg(redis.url())
+        .start();
+    let http = reqwest::Client::new();
+    let ready: Value = http
+        .get(format!("{}/readyz", node.url()))
+        .send()
+        .await
+        .expect("GET /readyz")
+        .json()
+        .await
+        .expect("JSON");
+    let warnings = ready["warnings"].to_string();
+    assert!(
+        warnings.contains("maxmemory-policy is allkeys-lru"),
+        "{ready}"
+    );
+    drop(node);
+    redis
+        .command(&["CONFIG", "SET", "maxmemory-policy", "noeviction"])
+        .expect("CONFIG SET");
+    let node = Node::builder("demo")
+        .arg("--redis-url")
+        .arg(redis.url())
+        .start();
+    let ready: Value = http
+        .get(format!("{}/readyz", node.url()))
+        .send()
+        .await
+        .expect("GET /readyz")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(ready["warnings"], json!([]), "{ready}");
+}

@@ -169,12 +169,23 @@ pub(super) async fn orphans_are_reaped<L: EventLog>(a: &L, b: &L) {
         StreamId::Request(32),
         StreamId::Request(33),
     );
+    let mut epochs = Vec::new();
     for stream in [live, dead, done] {
-        within("lease", a.lease(&s, stream, "[7]", LEASE))
+        let epoch = within("lease", a.lease(&s, stream, "[7]", LEASE))
             .await
             .unwrap_or_else(|e| panic!("contract: lease failed: {e}"));
+        epochs.push(epoch);
     }
+    let waiting = read_ok(b, &s, &EventId::new(epochs[1].as_str(), dead, 0)).await;
+    assert!(
+        waiting.events.is_empty() && !waiting.closed,
+        "contract: a leased stream with no event yet resumes from its priming id, empty and open"
+    );
     let first = append(a, &s, dead, "progress").await;
+    assert!(
+        epochs.iter().all(|e| *e == first.epoch),
+        "contract: lease must return the epoch the stream's events get"
+    );
     append(a, &s, live, "progress").await;
     append(a, &s, done, "result").await;
     within("close", a.close(&s, done))

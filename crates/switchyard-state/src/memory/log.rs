@@ -403,13 +403,13 @@ impl EventLog for MemoryEventLog {
         stream: StreamId,
         requests: &str,
         ttl: Duration,
-    ) -> Result<(), StateError> {
+    ) -> Result<String, StateError> {
         let now = Instant::now();
-        self.inner.with_session(session, now, |log| {
+        Ok(self.inner.with_session(session, now, |log| {
             let st = log.streams.entry(stream).or_default();
             st.lease = Some((now + ttl.min(FOREVER), requests.to_owned()));
-        });
-        Ok(())
+            log.epoch.clone()
+        }))
     }
 
     async fn leased_requests(

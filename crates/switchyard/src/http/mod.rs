@@ -74,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             })),
     )
     .service(web::resource("/healthz").route(web::get().to(|| async { "ok" })))
+    .service(web::resource("/readyz").route(web::get().to(readyz)))
     .configure(admin::routes);
 }
 
@@ -224,6 +225,15 @@ where
             }
         }
     })
+}
+
+/// `GET /readyz`: 200 with what is wrong with the state backend's setup, as found at start
+/// (e.g. a Redis that may evict keys). No round trip to the state backend.
+async fn readyz(node: NodeData) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "ready",
+        "warnings": node.warnings,
+    }))
 }
 
 /// The node, as actix stores it.

@@ -226,14 +226,19 @@ impl Writer {
     ///
     /// While it runs it holds the stream's producer lease, renewed every third of
     /// `session.producer_lease_ms`: if this node dies, the lease lapses and a resumption on
-    /// another node ends the stream with an error instead of waiting forever. The priming
-    /// event (2025-11-25) goes out with the first event, under its epoch.
+    /// another node ends the stream with an error instead of waiting forever. The lease also
+    /// gives the epoch of the priming event (2025-11-25), sent first.
     async fn run(self, mut next: Option<Out>, mut rx: mpsc::UnboundedReceiver<Out>, http: Sender) {
         let mut http = Some(http);
         let lease = Duration::from_millis(self.node.config.session.producer_lease_ms);
-        self.renew(lease).await;
+        if let Some(epoch) = self.renew(lease).await
+            && self.primes
+        {
+            let priming = EventId::new(epoch, self.stream, 0);
+            let priming = Event::message("").with_id(priming.to_string());
+            send(&mut http, priming.to_bytes()).await;
+        }
         let mut renew = tokio::time::interval_at(Instant::now() + lease / 3, lease / 3);
-        let mut primed = !self.primes;
         loop {
             let item = match next.take() {
                 Some(item) => item,
@@ -252,20 +257,12 @@ impl Writer {
                 Out::Message(m) => {
                     let node = &self.node;
                     let event = match node.emit(&self.session, self.stream, &m).await {
-                        Ok((id, data)) => {
-                            if !primed && let Ok(parsed) = id.parse::<EventId>() {
-                                let priming = EventId::new(parsed.epoch, self.stream, 0);
-                                let priming = Event::message("").with_id(priming.to_string());
-                                send(&mut http, priming.to_bytes()).await;
-                            }
-                            Event::message(data).with_id(id)
-                        }
+                        Ok((id, data)) => Event::message(data).with_id(id),
                         Err(e) => {
                             tracing::warn!(error = %e, "event not logged; sent without an id");
                             Event::message(m.to_json())
                         }
                     };
-                    primed = true;
                     send(&mut http, event.to_bytes()).await;
                 }
                 Out::CloseStream if self.primes => {
@@ -282,13 +279,18 @@ impl Writer {
         }
     }
 
-    async fn renew(&self, lease: Duration) {
+    /// Takes or renews the lease; the log's epoch, when it could.
+    async fn renew(&self, lease: Duration) -> Option<String> {
         let log = &self.node.log;
-        if let Err(e) = log
+        match log
             .lease(&self.session.id, self.stream, &self.requests, lease)
             .await
         {
-            tracing::warn!(error = %e, "could not renew a stream's producer lease");
+            Ok(epoch) => Some(epoch),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not renew a stream's producer lease");
+                None
+            }
         }
     }
 }
