@@ -267,3 +267,36 @@ async fn an_evicting_redis_is_reported_in_readyz() {
         .expect("JSON");
     assert_eq!(ready["warnings"], json!([]), "{ready}");
 }
+
+/// Pushes and broadcasts at once: the owner's appends interleave with other producers'
+/// in the log, and the stream still carries every one of them, once.
+#[tokio::test]
+async fn pushes_and_broadcasts_interleave_without_loss() {
+    let wire = Wire::with_node(node());
+    let session = wire.initialize("2025-11-25").await;
+    let mut stream = open(&wire, &session, None).await;
+    let pushes: Vec<String> = (0..100).map(|i| format!("p{i}")).collect();
+    let broadcasts: Vec<String> = (0..100).map(|i| format!("b{i}")).collect();
+    let (wire_ref, session_ref) = (&wire, &session);
+    let sends = pushes
+        .chunks(25)
+        .map(|chunk| {
+            Box::pin(async move {
+                for m in chunk {
+                    push(wire_ref, session_ref, m).await;
+                }
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
+        })
+        .chain(broadcasts.chunks(25).map(|chunk| {
+            Box::pin(async move {
+                for m in chunk {
+                    broadcast(wire_ref, m).await;
+                }
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
+        }));
+    futures::future::join_all(sends).await;
+    let all: Vec<String> = pushes.iter().chain(&broadcasts).cloned().collect();
+    let seen = read_markers(&mut stream, &all).await;
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "seen more than once: {twice:?}");
+}

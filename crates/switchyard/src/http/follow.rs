@@ -384,8 +384,14 @@ impl Follow {
             .await;
         match appended {
             Ok(Owned::Appended(id)) => {
-                if let (Some(data), Some(o)) = (data, self.owner.as_mut()) {
+                if let Some(o) = self.owner.as_mut() {
                     o.cursor = o.cursor.max(broadcast.unwrap_or(0));
+                }
+                if id.epoch == self.epoch && id.seq > self.last_seq + 1 {
+                    // Another producer appended in between and its event is still on the
+                    // bus: write both in log order.
+                    self.backfill().await;
+                } else if let Some(data) = data {
                     self.write(vec![(id, data)]);
                 }
                 true
