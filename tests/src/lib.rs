@@ -15,6 +15,7 @@
 //! - `cluster`: [`Cluster`], nodes sharing one Redis behind an nginx balancer; built from
 //!   `redis` ([`RedisServer`], with AOF, restartable; `resp` speaks to it) and `nginx`
 //!   ([`Nginx`]).
+//! - `markers`: [`marked`] notifications, to count which message arrived how often.
 //! - `signal`: [`Signal`]s to child processes; free ports.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
 //! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
@@ -24,6 +25,7 @@ mod cluster;
 mod command;
 pub mod conformance;
 pub mod drivers;
+mod markers;
 mod nginx;
 mod node;
 mod paths;
@@ -35,6 +37,7 @@ mod sse;
 
 pub use cluster::{ADMIN_TOKEN, Cluster, ClusterBuilder, STATE_KEY};
 pub use command::{Finished, run};
+pub use markers::{marked, marker_of};
 pub use nginx::Nginx;
 pub use node::{Node, NodeBuilder};
 pub use paths::{conformance_dir, interop_dir, switchyard_bin, workspace_root};

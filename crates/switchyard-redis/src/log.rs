@@ -6,29 +6,16 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use redis::{Script, Value};
 use switchyard_protocol::event_id::{EventId, StreamId, is_valid_epoch};
+use switchyard_state::log::mint_epoch as mint;
 use switchyard_state::{Attachment, EventLog, Owned, Replay, ReplayError, StateError};
 
 use crate::core::Core;
 use crate::keys;
 
-/// Length of a minted epoch: 12 alphanumerics, about 71 bits.
-const EPOCH_LEN: usize = 12;
-
 /// Broadcasts returned by one `broadcasts_after`.
 const BROADCAST_PAGE: usize = 256;
-
-/// A fresh random epoch for a session's log.
-fn mint() -> String {
-    rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(EPOCH_LEN)
-        .map(char::from)
-        .collect()
-}
 
 /// The Lua that appends one event: `add(meta, stream, name, data, max_len)` takes the
 /// stream's next position from its counter and `XADD`s the event under it.

@@ -15,7 +15,23 @@ use std::time::Duration;
 use async_trait::async_trait;
 use switchyard_protocol::event_id::{EventId, StreamId};
 
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
 use crate::StateError;
+
+/// Length of a minted epoch: 12 alphanumerics, about 71 bits.
+const EPOCH_LEN: usize = 12;
+
+/// A fresh random epoch for a session's log (what every implementation mints when it
+/// creates one).
+pub fn mint_epoch() -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(EPOCH_LEN)
+        .map(char::from)
+        .collect()
+}
 
 /// What a resumption finds.
 #[derive(Debug, Clone, PartialEq, Eq)]

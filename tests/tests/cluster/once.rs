@@ -6,23 +6,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchyard_tests::{Cluster, SseReader};
+use switchyard_tests::{Cluster, SseReader, marked, marker_of};
 
 use crate::admin::{acknowledged_id, push};
 use crate::support::{STEP, client, get_stream, initialize, post};
-
-/// A notification carrying `marker`.
-fn marked(marker: &str) -> Value {
-    json!({
-        "jsonrpc": "2.0", "method": "notifications/message",
-        "params": {"level": "info", "data": {"marker": marker}},
-    })
-}
-
-fn marker_of(data: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(data).ok()?;
-    v["params"]["data"]["marker"].as_str().map(str::to_owned)
-}
 
 /// Bug 1 across nodes: a stale connection on node 0 and its resumption on node 1 — a raw
 /// `deliver` published straight to Redis and a push reach the session once, on the new one.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
-use switchyard_tests::{Node, SseReader};
+use switchyard_tests::{Node, SseReader, marked, marker_of};
 
 use crate::support::{STEP, Session, Wire, content_type};
 
@@ -17,19 +17,6 @@ fn node() -> Node {
     Node::builder("demo")
         .env("SWITCHYARD__ADMIN__TOKEN", TOKEN)
         .start()
-}
-
-/// A notification carrying `marker`, as the push API takes it.
-fn marked(marker: &str) -> Value {
-    json!({
-        "jsonrpc": "2.0", "method": "notifications/message",
-        "params": {"level": "info", "data": {"marker": marker}},
-    })
-}
-
-fn marker_of(data: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(data).ok()?;
-    v["params"]["data"]["marker"].as_str().map(str::to_owned)
 }
 
 async fn admin(wire: &Wire, path: &str, body: &Value) -> reqwest::Response {
@@ -235,15 +222,7 @@ async fn an_evicting_redis_is_reported_in_readyz() {
         .arg("--redis-url")
         .arg(redis.url())
         .start();
-    let http = reqwest::Client::new();
-    let ready: Value = http
-        .get(format!("{}/readyz", node.url()))
-        .send()
-        .await
-        .expect("GET /readyz")
-        .json()
-        .await
-        .expect("JSON");
+    let ready = readyz(&node).await;
     let warnings = ready["warnings"].to_string();
     assert!(
         warnings.contains("maxmemory-policy is allkeys-lru"),
@@ -257,15 +236,17 @@ async fn an_evicting_redis_is_reported_in_readyz() {
         .arg("--redis-url")
         .arg(redis.url())
         .start();
-    let ready: Value = http
-        .get(format!("{}/readyz", node.url()))
-        .send()
+    let ready = readyz(&node).await;
+    assert_eq!(ready["warnings"], json!([]), "{ready}");
+}
+
+async fn readyz(node: &Node) -> Value {
+    reqwest::get(format!("{}/readyz", node.url()))
         .await
         .expect("GET /readyz")
         .json()
         .await
-        .expect("JSON");
-    assert_eq!(ready["warnings"], json!([]), "{ready}");
+        .expect("JSON")
 }
 
 /// Pushes and broadcasts at once: the owner's appends interleave with other producers'

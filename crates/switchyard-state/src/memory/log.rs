@@ -5,32 +5,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use switchyard_protocol::event_id::{EventId, StreamId};
 use tokio::time::Instant;
 
 use super::FOREVER;
 use super::shards::Sharded;
+use crate::log::mint_epoch as mint;
 use crate::{Attachment, EventLog, Owned, Replay, ReplayError, StateError};
-
-/// Length of a minted epoch: 12 alphanumerics, about 71 bits.
-const EPOCH_LEN: usize = 12;
 
 /// Broadcasts kept for streams that fell behind.
 const BROADCASTS_KEPT: usize = 10_000;
 
 /// Broadcasts returned by one `broadcasts_after`.
 const BROADCAST_PAGE: usize = 256;
-
-/// A fresh random epoch.
-fn mint() -> String {
-    rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(EPOCH_LEN)
-        .map(char::from)
-        .collect()
-}
 
 /// The event logs of every session, kept in this process.
 ///
