@@ -16,6 +16,8 @@
 //!   `redis` ([`RedisServer`], with AOF, restartable; `resp` speaks to it) and `nginx`
 //!   ([`Nginx`]).
 //! - `signal`: [`Signal`]s to child processes; free ports.
+//! - `faults`: what a fault-injecting test does to a [`Cluster`]: a node stopped and started
+//!   again on its own port, Redis pub/sub connections killed, keys deleted.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
 //! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
 //!   judgement.
@@ -24,6 +26,7 @@ mod cluster;
 mod command;
 pub mod conformance;
 pub mod drivers;
+mod faults;
 mod nginx;
 mod node;
 mod paths;
