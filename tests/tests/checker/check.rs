@@ -22,6 +22,8 @@ const SETTLE_MS: Ms = 1_000;
 #[derive(Debug, Clone)]
 pub(crate) struct Violation {
     pub(crate) invariant: u8,
+    /// What broke, in a few words (the same for every violation of its kind).
+    pub(crate) kind: &'static str,
     pub(crate) session: String,
     pub(crate) message: String,
 }
@@ -280,9 +282,10 @@ impl Model {
     }
 }
 
-fn v(invariant: u8, session: &str, message: String) -> Violation {
+fn v(invariant: u8, kind: &'static str, session: &str, message: String) -> Violation {
     Violation {
         invariant,
+        kind,
         session: session.to_owned(),
         message,
     }
@@ -336,11 +339,13 @@ fn duplicates(m: &Model, out: &mut Vec<Violation>) {
                 }
                 Some(prev) if *prev == data.as_str() => out.push(v(
                     1,
+                    "an event replayed twice",
                     sid,
                     format!("event id {id} received twice (conn {conn}, at {t} ms): {data}"),
                 )),
                 Some(prev) => out.push(v(
                     1,
+                    "an event id reused for other data",
                     sid,
                     format!(
                         "event id {id} reused for different data: first {prev}, then (conn \
@@ -354,6 +359,7 @@ fn duplicates(m: &Model, out: &mut Vec<Violation>) {
         for (mk, r) in dups {
             out.push(v(
                 1,
+                "a marked message received more than once",
                 sid,
                 format!(
                     "marker {mk} received {} times: (t ms, conn, id) {r:?}",
@@ -382,6 +388,7 @@ fn reused_acks(h: &[Entry], m: &Model, out: &mut Vec<Violation>) {
         if let Some((other, t)) = acked.insert((session, id), (marker, e.t)) {
             out.push(v(
                 4,
+                "two pushes acknowledged with one id",
                 session,
                 format!(
                     "push {marker} was acknowledged at {} ms with id {id}, the id push {other} \
@@ -399,6 +406,7 @@ fn reused_acks(h: &[Entry], m: &Model, out: &mut Vec<Violation>) {
         if let Some((t, conn, _, data)) = earlier {
             out.push(v(
                 4,
+                "an acknowledged id already used for other data",
                 session,
                 format!(
                     "push {marker} was acknowledged at {} ms with id {id}, which the client had \
@@ -424,6 +432,7 @@ fn supersede(h: &[Entry], m: &Model, out: &mut Vec<Violation>) {
                 ..
             } => out.push(v(
                 2,
+                "GET answered 409",
                 session,
                 format!(
                     "GET /mcp ({kind:?}, Last-Event-ID {leid:?}) answered 409 at {} ms on conn \
@@ -438,6 +447,7 @@ fn supersede(h: &[Entry], m: &Model, out: &mut Vec<Violation>) {
                 let session = m.conns.get(conn).map_or("?", |c| c.session.as_str());
                 out.push(v(
                     2,
+                    "a superseded attachment not ended within 3 s",
                     session,
                     format!(
                         "the older attachment (conn {conn}) was still open {} ms after a newer \
@@ -464,6 +474,7 @@ fn supersede(h: &[Entry], m: &Model, out: &mut Vec<Violation>) {
             if sent > at {
                 out.push(v(
                     2,
+                    "a superseded attachment received a newer message",
                     sid,
                     format!(
                         "the superseded attachment (conn {conn}) received {mk} (sent at {sent} \
@@ -499,6 +510,7 @@ fn owed(h: &[Entry], m: &Model, out: &mut Vec<Violation>, strict: bool) {
                     if keeps && m.count(sid, marker) == 0 {
                         out.push(v(
                             3,
+                            "an acknowledged broadcast lost",
                             sid,
                             format!(
                                 "broadcast {marker} (via {target}, acknowledged at {} ms) never \
@@ -538,6 +550,7 @@ fn owed(h: &[Entry], m: &Model, out: &mut Vec<Violation>, strict: bool) {
                 if owed && m.count(session, marker) == 0 {
                     out.push(v(
                         4,
+                        "an acknowledged push lost without 410/404",
                         session,
                         format!(
                             "push {marker} (via {target}, acknowledged with id {id:?} at {} ms) \
@@ -557,6 +570,7 @@ fn owed(h: &[Entry], m: &Model, out: &mut Vec<Violation>, strict: bool) {
                     if let Some(other) = got.iter().find(|g| g.as_deref() != Some(id.as_str())) {
                         out.push(v(
                             4,
+                            "a push arrived with another id than acknowledged",
                             session,
                             format!(
                                 "push {marker} was acknowledged with id {id} but arrived with \
@@ -589,6 +603,7 @@ fn owed(h: &[Entry], m: &Model, out: &mut Vec<Violation>, strict: bool) {
         if let Some(w) = arrived.windows(2).find(|w| w[0].0 > w[1].0) {
             out.push(v(
                 4,
+                "pushes out of acknowledgement order",
                 &sid,
                 format!(
                     "pushes arrived out of acknowledgement order: {} before {}",
@@ -648,6 +663,7 @@ fn bookings(h: &[Entry], m: &Model, out: &mut Vec<Violation>) {
         if got < owed {
             out.push(v(
                 3,
+                "resources/updated after a booking lost",
                 sid,
                 format!(
                     "{got} notifications/resources/updated for clients://all received, but {owed} \
@@ -658,6 +674,7 @@ fn bookings(h: &[Entry], m: &Model, out: &mut Vec<Violation>) {
         if got > possible {
             out.push(v(
                 1,
+                "more resources/updated than bookings",
                 sid,
                 format!(
                     "{got} notifications/resources/updated for clients://all received, more \
@@ -693,12 +710,14 @@ fn calls(h: &[Entry], out: &mut Vec<Violation>) {
                 if *answers > 1 {
                     out.push(v(
                         5,
+                        "a call answered more than once",
                         session,
                         format!("{era}call {call} ({tool}) got {answers} final answers"),
                     ));
                 } else if *answers == 0 && told.is_none() {
                     out.push(v(
                         5,
+                        "a call never answered",
                         session,
                         format!(
                             "{era}call {call} ({tool}) got no final answer (nor a JSON-RPC \
@@ -740,6 +759,7 @@ fn expiry(m: &Model, out: &mut Vec<Violation>) {
         if longest + 1_000 < TTL_MS {
             out.push(v(
                 6,
+                "a listening session expired (404)",
                 sid,
                 format!(
                     "{what} answered 404 at {t} ms, but the session was never idle longer than \

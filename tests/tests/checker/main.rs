@@ -58,6 +58,15 @@ fn figures(r: &Report) -> String {
     format!("{} steps, {n:?}", r.steps_done)
 }
 
+/// Writes the whole history to `$CHECKER_DUMP/checker-<name>.log` when asked to.
+fn dump(name: &str, r: &Report) {
+    if let Ok(dir) = std::env::var("CHECKER_DUMP") {
+        let lines: Vec<String> = r.history.iter().map(ToString::to_string).collect();
+        let path = format!("{dir}/checker-{name}.log");
+        std::fs::write(&path, lines.join("\n")).expect("writing the history dump");
+    }
+}
+
 /// Prints a failed run: the seed, each violated invariant (a few examples of each), the
 /// history of the session of its first example.
 fn explain(seed: u64, r: &Report) {
@@ -70,7 +79,14 @@ fn explain(seed: u64, r: &Report) {
         by.entry(v.invariant).or_default().push(v);
     }
     for (inv, vs) in by {
-        println!("  invariant {inv}: {} violation(s), e.g.:", vs.len());
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for v in &vs {
+            *kinds.entry(v.kind).or_default() += 1;
+        }
+        println!(
+            "  invariant {inv}: {} violation(s) {kinds:?}, e.g.:",
+            vs.len()
+        );
         for v in vs.iter().take(3) {
             println!("    session {}: {}", v.session, v.message);
         }
@@ -87,6 +103,7 @@ async fn seeded_runs() {
     if let Some(n) = env::<u8>("CHECKER_FOCUS") {
         let r = run::run(&focus::schedule(n)).await;
         println!("focus {n}: {}", figures(&r));
+        dump(&format!("focus-{n}"), &r);
         if !r.violations.is_empty() {
             explain(u64::from(n), &r);
             panic!("focus scenario {n}: {} violation(s)", r.violations.len());
@@ -108,6 +125,7 @@ async fn seeded_runs() {
     };
     let keep_going = std::env::var("CHECKER_KEEP_GOING").is_ok_and(|v| v == "1");
     let mut failed: BTreeMap<u8, Vec<u64>> = BTreeMap::new();
+    let mut kinds: BTreeMap<(u8, &str), Vec<u64>> = BTreeMap::new();
     let mut i = 0;
     loop {
         let more = match soak {
@@ -127,17 +145,17 @@ async fn seeded_runs() {
             figures(&r),
             r.violations.len()
         );
-        if let Ok(dir) = std::env::var("CHECKER_DUMP") {
-            let lines: Vec<String> = r.history.iter().map(ToString::to_string).collect();
-            let path = format!("{dir}/checker-{seed}.log");
-            std::fs::write(&path, lines.join("\n")).expect("writing the history dump");
-        }
+        dump(&seed.to_string(), &r);
         if r.violations.is_empty() {
             continue;
         }
         explain(seed, &r);
         for v in &r.violations {
             let seeds = failed.entry(v.invariant).or_default();
+            if !seeds.contains(&seed) {
+                seeds.push(seed);
+            }
+            let seeds = kinds.entry((v.invariant, v.kind)).or_default();
             if !seeds.contains(&seed) {
                 seeds.push(seed);
             }
@@ -150,6 +168,9 @@ async fn seeded_runs() {
         "checker: {i} run(s) in {:.1} s; failing seeds by invariant: {failed:?}",
         started.elapsed().as_secs_f64()
     );
+    for ((inv, kind), seeds) in &kinds {
+        println!("  invariant {inv}, {kind}: seeds {seeds:?}");
+    }
     assert!(
         failed.is_empty(),
         "delivery invariants violated (seeds by invariant): {failed:?}"

@@ -440,8 +440,13 @@ impl Exec {
                 Client::Empty => {}
             }
         }
+        // Calls carry their own deadlines; the ones still running get that long to end.
+        let end = Instant::now() + calls::AFTER_BREAK;
         for t in self.calls.drain(..) {
-            t.abort();
+            let abort = t.abort_handle();
+            if tokio::time::timeout_at(end, t).await.is_err() {
+                abort.abort();
+            }
         }
     }
 }
