@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use tempfile::TempDir;
 
 use crate::nginx::Nginx;
-use crate::node::Node;
+use crate::node::{Node, NodeBuilder};
 use crate::redis::RedisServer;
 
 /// The bearer token of every node's push API (`SWITCHYARD__ADMIN__TOKEN`).
@@ -38,6 +38,7 @@ impl ClusterBuilder {
         let dir = tempfile::tempdir().expect("a temporary directory for the cluster");
         let mut nodes = Vec::new();
         let mut ids = Vec::new();
+        let mut builders = Vec::new();
         for i in 0..self.nodes {
             let id = format!("node-{i}");
             // One SQLite file for every demo node: the application behind the gateway has
@@ -55,7 +56,9 @@ impl ClusterBuilder {
             for (k, v) in &self.env {
                 builder = builder.env(k, v);
             }
-            nodes.push(Some(builder.start()));
+            let node = builder.clone().start();
+            builders.push(builder.bind(node.addr().to_string()));
+            nodes.push(Some(node));
             ids.push(id);
         }
         let addrs: Vec<SocketAddr> = nodes.iter().flatten().map(Node::addr).collect();
@@ -65,6 +68,7 @@ impl ClusterBuilder {
             nodes,
             ids,
             addrs,
+            builders,
             redis,
             _dir: dir,
         }
@@ -76,9 +80,11 @@ impl ClusterBuilder {
 pub struct Cluster {
     // Declaration order is drop order: the balancer first, Redis last.
     nginx: Nginx,
-    nodes: Vec<Option<Node>>,
+    pub(crate) nodes: Vec<Option<Node>>,
     ids: Vec<String>,
     addrs: Vec<SocketAddr>,
+    /// How to start each node again on its own port (`faults`).
+    pub(crate) builders: Vec<NodeBuilder>,
     redis: RedisServer,
     _dir: TempDir,
 }

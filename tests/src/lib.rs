@@ -17,6 +17,8 @@
 //!   ([`Nginx`]).
 //! - `markers`: [`marked`] notifications, to count which message arrived how often.
 //! - `signal`: [`Signal`]s to child processes; free ports.
+//! - `faults`: what a fault-injecting test does to a [`Cluster`]: a node stopped and started
+//!   again on its own port, Redis pub/sub connections killed, keys deleted.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
 //! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
 //!   judgement.
@@ -25,6 +27,7 @@ mod cluster;
 mod command;
 pub mod conformance;
 pub mod drivers;
+mod faults;
 mod markers;
 mod nginx;
 mod node;

@@ -25,6 +25,7 @@ pub struct NodeBuilder {
     extra: Vec<String>,
     env: Vec<(String, String)>,
     bin: Option<PathBuf>,
+    bind: String,
 }
 
 impl NodeBuilder {
@@ -37,6 +38,7 @@ impl NodeBuilder {
             extra: Vec::new(),
             env: Vec::new(),
             bin: None,
+            bind: "127.0.0.1:0".to_owned(),
         }
     }
 
@@ -58,6 +60,13 @@ impl NodeBuilder {
         self
     }
 
+    /// Binds `addr` instead of a free port (`127.0.0.1:0`): to start a node again on the
+    /// port a stopped one had.
+    pub fn bind(mut self, addr: impl Into<String>) -> Self {
+        self.bind = addr.into();
+        self
+    }
+
     /// Runs another binary than [`switchyard_bin`].
     pub fn bin(mut self, bin: impl Into<PathBuf>) -> Self {
         self.bin = Some(bin.into());
@@ -68,7 +77,7 @@ impl NodeBuilder {
     pub fn try_start(self) -> anyhow::Result<Node> {
         let bin = self.bin.unwrap_or_else(switchyard_bin);
         let mut cmd = Command::new(&bin);
-        cmd.args(["serve", "--bind", "127.0.0.1:0", "--backend", &self.backend]);
+        cmd.args(["serve", "--bind", &self.bind, "--backend", &self.backend]);
         if let Some(db) = &self.demo_db {
             cmd.args(["--demo-db", db]);
         }
@@ -144,7 +153,7 @@ impl NodeBuilder {
 /// A running node; dropping it kills the process.
 #[derive(Debug)]
 pub struct Node {
-    child: Child,
+    pub(crate) child: Child,
     addr: SocketAddr,
 }
 
