@@ -41,6 +41,8 @@ struct ConnInfo {
     end: Option<Ms>,
     silent: bool,
     superseded: Option<Ms>,
+    /// The node that answered the GET (`?` when none did).
+    node: String,
 }
 
 #[derive(Debug, Default)]
@@ -94,7 +96,9 @@ impl Model {
                     status,
                 } => {
                     let s = m.sessions.entry(session.clone()).or_default();
-                    s.activity.push((t, t));
+                    if reached_a_node(*status) {
+                        s.activity.push((t, t));
+                    }
                     if *status == 404 {
                         s.not_found.push((t, what.clone()));
                     }
@@ -106,6 +110,7 @@ impl Model {
                     logical,
                     status,
                     sent,
+                    node,
                     ..
                 } => {
                     m.conns.insert(
@@ -116,11 +121,14 @@ impl Model {
                             logical: *logical,
                             status: *status,
                             opened: t,
+                            node: node.clone(),
                             ..ConnInfo::default()
                         },
                     );
                     let s = m.sessions.entry(session.clone()).or_default();
-                    s.activity.push((*sent, t));
+                    if reached_a_node(*status) {
+                        s.activity.push((*sent, t));
+                    }
                     if *status == 404 && *kind != ConnKind::Legacy {
                         s.not_found
                             .push((t, format!("GET ({kind:?}) on conn {conn}")));
@@ -222,11 +230,30 @@ impl Model {
                 _ => {}
             }
         }
-        // Attached connections are activity for as long as they are open.
+        // Attached connections are activity for as long as they are open, on a node that
+        // lives: a stopped node no longer refreshes the session, whatever the client thinks.
+        let stops: Vec<(Ms, String)> = h
+            .iter()
+            .filter_map(|e| match &e.rec {
+                Rec::Fault { what } if what.starts_with("SIG") => what
+                    .split_whitespace()
+                    .find(|w| w.starts_with("node-"))
+                    .map(|n| (e.t, n.to_owned())),
+                _ => None,
+            })
+            .collect();
         let end = m.end;
         for c in m.conns.values() {
             if c.status == 200 && matches!(c.kind, Some(ConnKind::Fresh | ConnKind::Resume)) {
-                let to = c.end.unwrap_or(end);
+                let stopped = stops
+                    .iter()
+                    .filter(|(t, n)| *t >= c.opened && *n == c.node)
+                    .map(|(t, _)| *t)
+                    .min();
+                let to = match (c.end.unwrap_or(end), stopped) {
+                    (to, Some(s)) => to.min(s),
+                    (to, None) => to,
+                };
                 if let Some(s) = m.sessions.get_mut(&c.session) {
                     s.activity.push((c.opened, to));
                 }
@@ -730,6 +757,12 @@ fn calls(h: &[Entry], out: &mut Vec<Violation>) {
             _ => {}
         }
     }
+}
+
+/// Whether an answer came from a node (not the balancer finding none, nor a node whose
+/// state backend was down): only those could refresh a session.
+fn reached_a_node(status: u16) -> bool {
+    !matches!(status, 0 | 502 | 503 | 504)
 }
 
 /// Invariant 6: a 404 only for a session deleted, or idle (no request, no attached stream)
