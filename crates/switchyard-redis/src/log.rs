@@ -195,6 +195,29 @@ return 1
     )
 });
 
+/// The orphaned streams of a session. KEYS: meta. ARGV: the prefix of its lease keys.
+/// Returns `{name, requests, …}`.
+static ORPHANS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local out = {}
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local f = fields[i]
+  if string.sub(f, 1, 2) == 'q:' then
+    local name = string.sub(f, 3)
+    if redis.call('HEXISTS', KEYS[1], 'c:' .. name) == 0
+        and redis.call('EXISTS', ARGV[1] .. name) == 0 then
+      out[#out + 1] = name
+      out[#out + 1] = fields[i + 1]
+    end
+  end
+end
+return out
+",
+    )
+});
+
 /// Logs a broadcast. KEYS: the broadcast stream, its counter. ARGV: data, max len.
 /// A counter that is missing (a new or emptied Redis) starts at the server's clock in
 /// microseconds, so numbers never go back below ones handed out before.
@@ -578,6 +601,25 @@ impl EventLog for RedisEventLog {
                     .await
             })
             .await
+    }
+
+    async fn orphans(&self, session: &str) -> Result<Vec<(StreamId, String)>, StateError> {
+        let meta = keys::log_meta(session);
+        let prefix = keys::lease(session, "");
+        let flat: Vec<String> = self
+            .core
+            .run("list orphaned streams", |mut c| async move {
+                ORPHANS.key(&meta).arg(&prefix).invoke_async(&mut c).await
+            })
+            .await?;
+        flat.chunks_exact(2)
+            .map(|pair| {
+                let stream = pair[0]
+                    .parse()
+                    .map_err(|_| StateError::Corrupt("event log: bad stream name".into()))?;
+                Ok((stream, pair[1].clone()))
+            })
+            .collect()
     }
 
     async fn reap(

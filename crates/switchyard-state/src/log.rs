@@ -180,6 +180,8 @@ pub trait EventLog: Send + Sync + 'static {
         session: &str,
         stream: StreamId,
     ) -> Result<Option<String>, StateError>;
+    /// The session's orphaned streams (open, their lease lapsed), with their `requests`.
+    async fn orphans(&self, session: &str) -> Result<Vec<(StreamId, String)>, StateError>;
     /// Ends an orphaned stream: appends `finals` and closes it, only if it is open and its
     /// lease lapsed. `true` if it did.
     async fn reap(

@@ -153,6 +153,9 @@ impl EventLog for FaultyLog {
     ) -> Result<Option<String>, StateError> {
         self.inner.leased_requests(session, stream).await
     }
+    async fn orphans(&self, session: &str) -> Result<Vec<(StreamId, String)>, StateError> {
+        self.inner.orphans(session).await
+    }
     async fn reap(
         &self,
         session: &str,

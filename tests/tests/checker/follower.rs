@@ -195,6 +195,8 @@ impl Task {
                 self.resume(target).await;
             }
             Cmd::Reopen(target) => {
+                // Until the fresh GET works the client is away (and comes back at the end).
+                self.state.lock().expect("state").attached = false;
                 if let Some((conn, c)) = self.current.take() {
                     self.ctx.hist.add(Rec::Left {
                         conn,

@@ -179,3 +179,56 @@ async fn a_stream_whose_node_died_ends_with_an_error() {
     assert_eq!(finals.len(), 1, "exactly one final answer: {events:?}");
     assert_eq!(finals[0]["error"]["code"], -32603, "{}", finals[0]);
 }
+
+/// Bug 5 for HTTP+SSE: the node running a request dies; the node holding the session's `/sse`
+/// stream answers that request with a JSON-RPC error within about the producer lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_sse_request_whose_node_died_is_answered_with_an_error() {
+    let lease = Duration::from_millis(1000);
+    let mut cluster = Cluster::builder(2, "demo")
+        .env(
+            "SWITCHYARD__SESSION__PRODUCER_LEASE_MS",
+            lease.as_millis().to_string(),
+        )
+        .start();
+    let http = client();
+    let sse = http
+        .get(cluster.node(1).sse_url())
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .expect("GET /sse");
+    assert_eq!(sse.status(), StatusCode::OK);
+    let mut sse = SseReader::new(sse);
+    let endpoint = sse.next(STEP).await.expect("endpoint").expect("an event");
+    let messages = format!("{}{}", cluster.node_url(0), endpoint.data);
+    let call = json!({
+        "jsonrpc": "2.0", "id": 42, "method": "tools/call",
+        "params": {"name": "generate_report", "arguments": {},
+                   "_meta": {"progressToken": "p"}},
+    });
+    let r = http
+        .post(&messages)
+        .header("content-type", "application/json")
+        .body(call.to_string())
+        .send()
+        .await
+        .expect("POST /messages");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let first = sse.next_message(STEP).await.expect("the first progress");
+    assert!(first.data.contains("progress"), "{first:?}");
+    cluster.kill_node(0);
+    let deadline = tokio::time::Instant::now() + lease * 4 + STEP;
+    let answer = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let e = sse
+            .next_message(left)
+            .await
+            .expect("an answer for request 42 on /sse, not silence");
+        let v: Value = serde_json::from_str(&e.data).expect("JSON");
+        if v["id"] == 42 {
+            break v;
+        }
+    };
+    assert_eq!(answer["error"]["code"], -32603, "{answer}");
+}

@@ -226,6 +226,11 @@ pub(super) async fn orphans_are_reaped<L: EventLog>(a: &L, b: &L) {
         "contract: a closed stream is never orphaned"
     );
     assert_eq!(
+        within("orphans", b.orphans(&s)).await,
+        Ok(vec![(dead, "[7]".to_owned())]),
+        "contract: orphans lists the open streams whose lease lapsed, and only those"
+    );
+    assert_eq!(
         within("leased_requests", b.leased_requests(&s, dead)).await,
         Ok(Some("[7]".to_owned())),
         "contract: the lease's requests must be readable on every node"
@@ -253,6 +258,11 @@ pub(super) async fn orphans_are_reaped<L: EventLog>(a: &L, b: &L) {
         within("reap", b.reap(&s, done, &finals)).await,
         Ok(false),
         "contract: reap must not touch a closed stream"
+    );
+    assert_eq!(
+        within("orphans", a.orphans(&s)).await,
+        Ok(vec![]),
+        "contract: a reaped stream is no longer an orphan"
     );
     remove(a, &s).await;
     assert_gone(a, &s, &first, "after remove_session").await;

@@ -411,6 +411,18 @@ impl EventLog for MemoryEventLog {
         Ok(found.flatten())
     }
 
+    async fn orphans(&self, session: &str) -> Result<Vec<(StreamId, String)>, StateError> {
+        let now = Instant::now();
+        let found = self.inner.with_existing(session, now, |log| {
+            log.streams
+                .iter()
+                .filter(|(_, st)| st.orphaned(now))
+                .filter_map(|(id, st)| st.lease.as_ref().map(|(_, r)| (*id, r.clone())))
+                .collect()
+        });
+        Ok(found.unwrap_or_default())
+    }
+
     async fn reap(
         &self,
         session: &str,

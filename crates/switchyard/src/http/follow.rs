@@ -155,9 +155,11 @@ impl Follow {
     fn check_period(&self) -> Duration {
         let cfg = &self.node.config.session;
         let ttl = Duration::from_secs(cfg.idle_ttl_secs) / 4;
-        let period = match self.owner {
-            Some(_) => ttl,
-            None => ttl.min(Duration::from_millis(cfg.producer_lease_ms) / 2),
+        // A Streamable HTTP standalone stream only keeps its session; a request stream, and
+        // an HTTP+SSE stream (which answers for requests whose node died), watch leases too.
+        let period = match (&self.owner, self.stream) {
+            (Some(_), StreamId::Request(_)) => ttl,
+            _ => ttl.min(Duration::from_millis(cfg.producer_lease_ms) / 2),
         };
         period.max(Duration::from_millis(100))
     }
@@ -279,6 +281,9 @@ impl Follow {
         }
         if self.owner.is_some() {
             self.catch_up().await;
+            if self.stream == StreamId::Get {
+                self.answer_orphans().await;
+            }
         } else if orphaned == Some(true) {
             self.reap().await;
             self.backfill().await;
@@ -327,6 +332,32 @@ impl Follow {
             }
             Ok(false) => {}
             Err(e) => tracing::debug!(error = %e, "could not end an orphaned stream"),
+        }
+    }
+
+    /// HTTP+SSE: answers, on this stream, every request whose node died before it answered
+    /// (its relay's lease lapsed). `reap` decides once which node answers.
+    async fn answer_orphans(&mut self) {
+        let (log, id) = (self.node.log.clone(), self.session.id.clone());
+        let orphans = match log.orphans(&id).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not list orphaned requests");
+                return;
+            }
+        };
+        for (stream, requests) in orphans {
+            if !matches!(log.reap(&id, stream, &[]).await, Ok(true)) {
+                continue;
+            }
+            for r in serde_json::from_str::<Vec<Value>>(&requests).unwrap_or_default() {
+                let error = json!({
+                    "jsonrpc": "2.0",
+                    "id": r,
+                    "error": { "code": -32603, "message": ORPHANED }
+                });
+                self.append(None, Message::from_value(error).ok()).await;
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 //! on any node.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,6 +15,7 @@ use switchyard_protocol::sse::Event;
 use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{SessionPatch, SessionRecord, Transport};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::follow::{Follow, OnEnd};
 use super::{HttpError, NodeData};
@@ -94,8 +96,15 @@ pub async fn messages(
         Body::Batch(items) => items,
     };
     let node = node.get_ref().clone();
+    let requests: Vec<jsonrpc::Id> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Ok(Message::Request(r)) => Some(r.id.clone()),
+            _ => None,
+        })
+        .collect();
     let (out, rx) = mpsc::unbounded_channel();
-    tokio::spawn(relay(node.clone(), session.clone(), rx));
+    tokio::spawn(relay(node.clone(), session.clone(), rx, requests));
     for m in messages {
         match m {
             Ok(Message::Request(r)) if r.method == "initialize" => {
@@ -146,12 +155,45 @@ fn param(r: &jsonrpc::Request, key: &str) -> serde_json::Value {
 }
 
 /// Sends everything a POST produced to the session's `/sse` stream, wherever it is held.
-async fn relay(node: Arc<Node>, session: Arc<SessionRecord>, mut rx: mpsc::UnboundedReceiver<Out>) {
-    while let Some(item) = rx.recv().await {
-        if let Out::Message(m) = item
-            && let Err(e) = node.emit(&session, StreamId::Get, &m).await
+///
+/// While the POST's requests run, the relay holds a producer lease on a stream of its own
+/// (it carries no events; `/sse` does): if this node dies, the lease lapses and the node
+/// holding `/sse` answers each request with a JSON-RPC error (see `http/follow.rs`).
+async fn relay(
+    node: Arc<Node>,
+    session: Arc<SessionRecord>,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    requests: Vec<jsonrpc::Id>,
+) {
+    let lease = Duration::from_millis(node.config.session.producer_lease_ms);
+    let tracker = (!requests.is_empty()).then(Node::new_stream);
+    let requests = serde_json::to_string(&requests).unwrap_or_default();
+    let renew = || async {
+        if let Some(t) = tracker
+            && let Err(e) = node.log.lease(&session.id, t, &requests, lease).await
         {
-            tracing::warn!(error = %e, "could not relay a message to an HTTP+SSE stream");
+            tracing::warn!(error = %e, "could not renew an HTTP+SSE request's lease");
         }
+    };
+    renew().await;
+    let mut tick = tokio::time::interval_at(Instant::now() + lease / 3, lease / 3);
+    loop {
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some(Out::Message(m)) => {
+                    if let Err(e) = node.emit(&session, StreamId::Get, &m).await {
+                        tracing::warn!(error = %e, "could not relay a message to an HTTP+SSE stream");
+                    }
+                }
+                Some(Out::CloseStream) => {}
+                None => break,
+            },
+            _ = tick.tick(), if tracker.is_some() => renew().await,
+        }
+    }
+    if let Some(t) = tracker
+        && let Err(e) = node.log.close(&session.id, t).await
+    {
+        tracing::warn!(error = %e, "could not release an HTTP+SSE request's lease");
     }
 }

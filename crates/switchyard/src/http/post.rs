@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use switchyard_protocol::event_id::{EventId, StreamId};
-use switchyard_protocol::jsonrpc::{self, Body, Message, Request, Response, code};
+use switchyard_protocol::jsonrpc::{self, Body, Id, Message, Request, Response, code};
 use switchyard_protocol::sse::Event;
 use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{SessionRecord, Transport};
@@ -102,7 +102,6 @@ pub async fn handle(
         }
         return Ok(HttpResponse::Accepted().finish());
     }
-    let requests = serde_json::to_string(&requests).unwrap_or_default();
     respond(
         node.get_ref().clone(),
         session,
@@ -145,7 +144,7 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
 
 /// Answers with JSON when the first thing the request produced is its response (and the
 /// node prefers JSON), else with an SSE stream of everything it produces. `requests` are
-/// the POST's request ids (a JSON array), for the stream's producer lease.
+/// the POST's request ids, for the stream's producer lease.
 ///
 /// A single request's work runs inline until its first message: the common case — a result
 /// with nothing before it — never pays for a spawned task. Once the answer turns out to be a
@@ -157,7 +156,7 @@ async fn respond(
     mut rx: mpsc::UnboundedReceiver<Out>,
     batch: bool,
     mut works: Vec<crate::dispatch::Work>,
-    requests: String,
+    requests: Vec<Id>,
 ) -> Result<HttpResponse, HttpError> {
     let mut first = None;
     if node.config.http.response_mode == ResponseMode::Json && !batch && works.len() <= 1 {
@@ -203,7 +202,7 @@ async fn respond(
         session,
         stream,
         primes,
-        requests,
+        requests: serde_json::to_string(&requests).unwrap_or_default(),
     };
     tokio::spawn(writer.run(first, rx, http));
     Ok(response)
