@@ -218,11 +218,10 @@ impl Ctx {
             what: "DELETE".to_owned(),
             status,
         });
-        if status == 204 || status == 200 {
-            self.hist.add(Rec::Deleted {
-                session: session.to_owned(),
-            });
-        }
+        // Whatever the answer, the client has given the session up (it stops following it).
+        self.hist.add(Rec::Deleted {
+            session: session.to_owned(),
+        });
         status
     }
 

@@ -126,7 +126,7 @@ pub(crate) enum Rec {
         logical: u64,
         status: u16,
     },
-    /// The session was deleted by its client.
+    /// The client gave the session up with a DELETE (answered or not: it stops following).
     Deleted { session: String },
     /// A fault injected.
     Fault { what: String },
