@@ -10,7 +10,7 @@ use switchyard_protocol::headers::{
     HostAllowList, host_without_port, is_json_content_type, is_valid_session_id, origin_authority,
     parse_accept,
 };
-use switchyard_protocol::version::ProtocolVersion;
+use switchyard_protocol::revision::Revision;
 
 fuzz_target!(|bytes: &[u8]| {
     let text = String::from_utf8_lossy(bytes);
@@ -19,7 +19,7 @@ fuzz_target!(|bytes: &[u8]| {
     let _ = parse_accept(s);
     let _ = is_json_content_type(s);
     let _ = is_valid_session_id(s);
-    let _ = s.parse::<ProtocolVersion>();
+    let _ = s.parse::<Revision>();
     let _ = s.parse::<StreamId>();
 
     if let Ok(id) = s.parse::<EventId>() {

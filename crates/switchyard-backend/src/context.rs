@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Message, Notification};
+use switchyard_protocol::method::Method;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -215,7 +216,7 @@ impl Context {
         if let Some(m) = message {
             p["message"] = json!(m);
         }
-        self.notify("notifications/progress", p);
+        self.notify(Method::NotificationsProgress.as_str(), p);
     }
 
     /// Sends `notifications/message` at `level` (the node drops it if the client's level is
@@ -225,7 +226,7 @@ impl Context {
         if let Some(l) = logger {
             p["logger"] = json!(l);
         }
-        self.notify("notifications/message", p);
+        self.notify(Method::NotificationsMessage.as_str(), p);
     }
 
     /// Sends a request to the client (sampling, elicitation, roots) and awaits its result.

@@ -24,6 +24,7 @@ mod validate;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Request};
+use switchyard_protocol::method::Method;
 
 use crate::util::{arguments, no_cursor, pause, resource_not_found, tool_error};
 use crate::{Backend, Context, ServerInfo};
@@ -77,28 +78,28 @@ impl Backend for Demo {
     }
 
     async fn handle(&self, request: Request, ctx: Context) -> Result<Value, ErrorObject> {
-        match request.method.as_str() {
-            "tools/list" => {
+        match request.kind() {
+            Some(Method::ToolsList) => {
                 no_cursor(&request)?;
                 Ok(json!({ "tools": tools::catalogue() }))
             }
-            "tools/call" => tools::call(self, &request, &ctx).await,
-            "resources/list" => {
+            Some(Method::ToolsCall) => tools::call(self, &request, &ctx).await,
+            Some(Method::ResourcesList) => {
                 no_cursor(&request)?;
                 resources::list(self).await
             }
-            "resources/templates/list" => {
+            Some(Method::ResourcesTemplatesList) => {
                 no_cursor(&request)?;
                 Ok(json!({ "resourceTemplates": resources::templates() }))
             }
-            "resources/read" => resources::read(self, &request, &ctx).await,
-            "prompts/list" => {
+            Some(Method::ResourcesRead) => resources::read(self, &request, &ctx).await,
+            Some(Method::PromptsList) => {
                 no_cursor(&request)?;
                 Ok(json!({ "prompts": prompts::catalogue() }))
             }
-            "prompts/get" => prompts::get(self, &request).await,
-            "completion/complete" => prompts::complete(self, &request).await,
-            other => Err(ErrorObject::method_not_found(other)),
+            Some(Method::PromptsGet) => prompts::get(self, &request).await,
+            Some(Method::CompletionComplete) => prompts::complete(self, &request).await,
+            _ => Err(ErrorObject::method_not_found(&request.method)),
         }
     }
 }

@@ -33,6 +33,7 @@ mod tools;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Request, code};
+use switchyard_protocol::method::Method;
 
 use crate::util::{arguments, no_cursor, pause, resource_not_found, text, tool_error, tool_result};
 use crate::{Backend, Context, ServerInfo};
@@ -85,28 +86,28 @@ impl Backend for Everything {
     }
 
     async fn handle(&self, request: Request, ctx: Context) -> Result<Value, ErrorObject> {
-        match request.method.as_str() {
-            "tools/list" => {
+        match request.kind() {
+            Some(Method::ToolsList) => {
                 no_cursor(&request)?;
                 Ok(json!({ "tools": tools::catalogue() }))
             }
-            "tools/call" => tools::call(&request, &ctx).await,
-            "resources/list" => {
+            Some(Method::ToolsCall) => tools::call(&request, &ctx).await,
+            Some(Method::ResourcesList) => {
                 no_cursor(&request)?;
                 Ok(json!({ "resources": resources::list() }))
             }
-            "resources/templates/list" => {
+            Some(Method::ResourcesTemplatesList) => {
                 no_cursor(&request)?;
                 Ok(json!({ "resourceTemplates": resources::templates() }))
             }
-            "resources/read" => resources::read(&request, &ctx),
-            "prompts/list" => {
+            Some(Method::ResourcesRead) => resources::read(&request, &ctx),
+            Some(Method::PromptsList) => {
                 no_cursor(&request)?;
                 Ok(json!({ "prompts": prompts::catalogue() }))
             }
-            "prompts/get" => prompts::get(&request, &ctx).await,
-            "completion/complete" => prompts::complete(&request),
-            other => Err(ErrorObject::method_not_found(other)),
+            Some(Method::PromptsGet) => prompts::get(&request, &ctx).await,
+            Some(Method::CompletionComplete) => prompts::complete(&request),
+            _ => Err(ErrorObject::method_not_found(&request.method)),
         }
     }
 }

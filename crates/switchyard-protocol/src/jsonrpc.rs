@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::method::Method;
+
 /// Standard JSON-RPC and MCP error codes.
 pub mod code {
     /// Invalid JSON was received.
@@ -165,6 +167,16 @@ impl Request {
     pub fn param_str(&self, key: &str) -> Option<&str> {
         self.params.as_ref()?.get(key)?.as_str()
     }
+
+    /// Whether this is a request of method `m`.
+    pub fn is(&self, m: Method) -> bool {
+        self.method == m.as_str()
+    }
+
+    /// The method, when it is one [`Method`] names.
+    pub fn kind(&self) -> Option<Method> {
+        Method::parse(&self.method)
+    }
 }
 
 impl Notification {
@@ -174,6 +186,22 @@ impl Notification {
             method: method.into(),
             params,
         }
+    }
+
+    /// Whether this is a notification of method `m`.
+    pub fn is(&self, m: Method) -> bool {
+        self.method == m.as_str()
+    }
+
+    /// The method, when it is one [`Method`] names.
+    pub fn kind(&self) -> Option<Method> {
+        Method::parse(&self.method)
+    }
+}
+
+impl From<Method> for String {
+    fn from(m: Method) -> String {
+        m.as_str().to_owned()
     }
 }
 

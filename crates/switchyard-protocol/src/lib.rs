@@ -6,15 +6,19 @@
 //!
 //! - [`jsonrpc`]: JSON-RPC 2.0 messages, the classifier that turns a POST body into a
 //!   single message or a batch, and the standard/MCP error codes.
-//! - [`version`]: the protocol revisions Switchyard serves and version negotiation.
+//! - [`method`]: MCP method names as a type.
+//! - [`revision`]: the protocol revisions Switchyard serves, their eras, version negotiation.
 //! - [`headers`]: `Accept`, `Content-Type`, `Mcp-Session-Id` and `Origin`/`Host` rules.
 //! - [`sse`]: a Server-Sent Events encoder and an incremental decoder over `BytesMut`.
 //! - [`event_id`]: the SSE event-id codec (epoch, stream, position).
-//! - [`modern`]: the stateless 2026-07-28 revision: `_meta` keys and header/body rules.
+//! - [`stateless`]: the stateless 2026-07-28 revision: `_meta` keys and header/body rules.
+//! - [`envelope`]: the bus envelope nodes (and applications) publish to each other.
 
+pub mod envelope;
 pub mod event_id;
 pub mod headers;
 pub mod jsonrpc;
-pub mod modern;
+pub mod method;
+pub mod revision;
 pub mod sse;
-pub mod version;
+pub mod stateless;

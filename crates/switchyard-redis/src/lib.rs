@@ -70,7 +70,7 @@
 //! ## Publishing from outside
 //!
 //! A bus payload is opaque to this crate: the node defines the envelope (a JSON object
-//! tagged by `t`; see `envelope.rs` in the `switchyard` crate). Another program can reach
+//! tagged by `t`; see `switchyard_protocol::envelope`). Another program can reach
 //! a session's open streams with the raw command, e.g. from a Rails app:
 //! `PUBLISH sy:c:<principal>:<session> '{"t":"client",…}'` (`SPUBLISH` on a cluster), or all
 //! nodes with `PUBLISH sy:c:sy:broadcast '{"t":"resource_updated","uri":"…"}'`.

@@ -1,4 +1,4 @@
-//! Sessions: what a node must know about a legacy-era client to serve any of its requests.
+//! Sessions: what a node must know about a client of a session era (2024-11-05 … 2025-11-25) to serve any of its requests.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::StateError;
 
-/// Which legacy transport a session was opened on.
+/// Which transport a session was opened on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {

@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Message, Notification, Request, Response};
-use switchyard_protocol::version::ProtocolVersion;
+use switchyard_protocol::method::Method;
+use switchyard_protocol::revision::Revision;
 use switchyard_state::{SessionPatch, SessionRecord, StateError};
 use tokio::sync::mpsc;
 
-use crate::envelope::Envelope;
 use crate::exchange::{self, Out, level_rank};
 use crate::node::Node;
+use switchyard_protocol::envelope::Envelope;
 
 /// The work of a request the backend handles: run it (or spawn it); it writes to `out`.
 pub type Work = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -62,13 +63,16 @@ async fn session_method(
     session: &SessionRecord,
     req: &Request,
 ) -> Result<Option<Result<Value, ErrorObject>>, StateError> {
-    let answer = match req.method.as_str() {
-        "initialize" => Err(ErrorObject::new(
+    let Some(method) = req.kind() else {
+        return Ok(None);
+    };
+    let answer = match method {
+        Method::Initialize => Err(ErrorObject::new(
             switchyard_protocol::jsonrpc::code::INVALID_REQUEST,
             "the session is already initialized",
         )),
-        "ping" => Ok(json!({})),
-        "logging/setLevel" => match req.param_str("level") {
+        Method::Ping => Ok(json!({})),
+        Method::LoggingSetLevel => match req.param_str("level") {
             Some(level) if level_rank(level).is_some() => {
                 node.sessions
                     .update(&session.id, SessionPatch::LogLevel(level.to_owned()))
@@ -79,9 +83,9 @@ async fn session_method(
                 "params.level must be a logging level (debug … emergency)",
             )),
         },
-        "resources/subscribe" | "resources/unsubscribe" => match req.param_str("uri") {
+        Method::ResourcesSubscribe | Method::ResourcesUnsubscribe => match req.param_str("uri") {
             Some(uri) => {
-                let patch = if req.method == "resources/subscribe" {
+                let patch = if method == Method::ResourcesSubscribe {
                     SessionPatch::Subscribe(uri.to_owned())
                 } else {
                     SessionPatch::Unsubscribe(uri.to_owned())
@@ -101,13 +105,13 @@ async fn notification(
     session: &SessionRecord,
     n: Notification,
 ) -> Result<(), StateError> {
-    match n.method.as_str() {
-        "notifications/initialized" => {
+    match n.kind() {
+        Some(Method::NotificationsInitialized) => {
             node.sessions
                 .update(&session.id, SessionPatch::Initialized)
                 .await?;
         }
-        "notifications/cancelled" => {
+        Some(Method::NotificationsCancelled) => {
             exchange::cancel_local(node, &session.id, n.params.as_ref());
             // The request may run on another node: tell them all.
             let env = Envelope::Client {
@@ -133,24 +137,19 @@ async fn notification(
     Ok(())
 }
 
-/// The `initialize` result, and the version negotiated for `requested`.
+/// The `initialize` result, and the revision negotiated for `requested`.
 ///
-/// `streamable` limits the answer to the Streamable HTTP revisions (a client asking for
-/// 2024-11-05 on `/mcp` is offered the latest instead).
-pub fn initialize_result(
-    node: &Node,
-    req: &Request,
-    streamable: bool,
-) -> Result<(ProtocolVersion, Value), ErrorObject> {
+/// A session revision the client asks for is echoed, on either transport: early Streamable
+/// HTTP clients (Python SDK 1.8, TypeScript SDK 1.10) ask for 2024-11-05 on `/mcp` and accept
+/// nothing else back; such a session is served under the 2025-03-26 rules (batches, no
+/// priming event), as the official SDK servers do.
+pub fn initialize_result(node: &Node, req: &Request) -> Result<(Revision, Value), ErrorObject> {
     let Some(requested) = req.param_str("protocolVersion") else {
         return Err(ErrorObject::invalid_params(
             "params.protocolVersion is required",
         ));
     };
-    let mut version = ProtocolVersion::negotiate(requested);
-    if streamable && version == ProtocolVersion::V2024_11_05 {
-        version = ProtocolVersion::LATEST;
-    }
+    let version = Revision::negotiate(requested);
     let mut result = Map::new();
     result.insert("protocolVersion".into(), json!(version.as_str()));
     result.insert("capabilities".into(), node.backend.capabilities());
@@ -165,7 +164,7 @@ pub fn initialize_result(
 pub fn new_record(
     id: String,
     transport: switchyard_state::Transport,
-    version: ProtocolVersion,
+    version: Revision,
     req: &Request,
 ) -> SessionRecord {
     let param = |k: &str| {

@@ -17,12 +17,13 @@ use rand::Rng;
 use serde_json::Value;
 use switchyard_backend::{Context, InputRequest, Peer, SessionView, StreamControl};
 use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Request};
+use switchyard_protocol::method::Method;
 use switchyard_state::{Delivery, SessionRecord};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::envelope::Envelope;
 use crate::node::Node;
+use switchyard_protocol::envelope::Envelope;
 
 /// What a request hands its transport.
 #[derive(Debug)]
@@ -151,7 +152,7 @@ fn passes_level(message: &Message, min: Option<usize>) -> bool {
     let (Some(min), Message::Notification(n)) = (min, message) else {
         return true;
     };
-    if n.method != "notifications/message" {
+    if !n.is(Method::NotificationsMessage) {
         return true;
     }
     let level = n
@@ -319,7 +320,7 @@ fn on_envelope(
                         let _ = tx.send(r.outcome);
                     }
                 }
-                Ok(Message::Notification(n)) if n.method == "notifications/cancelled" => {
+                Ok(Message::Notification(n)) if n.is(Method::NotificationsCancelled) => {
                     let target = n.params.as_ref().and_then(|p| p.get("requestId"));
                     let target = target.and_then(|v| serde_json::from_value::<Id>(v.clone()).ok());
                     if target.as_ref() == Some(request) {

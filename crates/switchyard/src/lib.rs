@@ -1,5 +1,6 @@
-//! A Switchyard node: MCP's Streamable HTTP (2025-03-26, 2025-06-18, 2025-11-25) and HTTP+SSE
-//! (2024-11-05) transports on stateless actix-web workers, with every piece of per-client
+//! A Switchyard node: MCP's Streamable HTTP (the session revisions 2025-03-26, 2025-06-18,
+//! 2025-11-25 and the stateless 2026-07-28) and HTTP+SSE (2024-11-05) transports on stateless
+//! actix-web workers, with every piece of per-client
 //! state behind the `switchyard-state` contracts.
 //!
 //! # Layout
@@ -9,12 +10,10 @@
 //! - [`dispatch`]: what happens to each client message inside a session.
 //! - [`exchange`]: one request's life: backend output, client answers, cancellation.
 //! - [`mrtr`]: multi round-trip requests (2026-07-28): the stateless peer, `requestState`.
-//! - [`envelope`]: what travels on the bus between nodes.
 //! - [`http`]: routes, header rules, SSE bodies, the error → status mapping.
 
 pub mod config;
 pub mod dispatch;
-pub mod envelope;
 pub mod exchange;
 pub mod http;
 pub mod mrtr;

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 use switchyard_backend::{InputRequest, Peer};
 use switchyard_protocol::jsonrpc::{ErrorObject, Message, code};
+use switchyard_protocol::method::Method;
 use tokio::sync::{Notify, mpsc};
 
 /// The answers a handler may draw on, and the questions it asked that have none.
@@ -59,13 +60,13 @@ impl MrtrPeer {
     }
 
     fn check_capability(&self, method: &str) -> Result<(), ErrorObject> {
-        let cap = match method {
-            "elicitation/create" => "elicitation",
-            "sampling/createMessage" => "sampling",
-            "roots/list" => "roots",
-            other => {
+        let cap = match Method::parse(method) {
+            Some(Method::ElicitationCreate) => "elicitation",
+            Some(Method::SamplingCreateMessage) => "sampling",
+            Some(Method::RootsList) => "roots",
+            _ => {
                 return Err(ErrorObject::invalid_params(format!(
-                    "{other} cannot be asked of a client"
+                    "{method} cannot be asked of a client"
                 )));
             }
         };

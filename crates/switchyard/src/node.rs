@@ -9,12 +9,13 @@ use switchyard_backend::{Backend, Changes, Context, ListKind, NoChanges, NoPeer,
 use switchyard_protocol::event_id::StreamId;
 use switchyard_protocol::headers::HostAllowList;
 use switchyard_protocol::jsonrpc::{Id, Message, Request};
+use switchyard_protocol::method::Method;
 use switchyard_state::memory::{MemoryBus, MemoryEventLog, MemorySessionStore};
 use switchyard_state::{Bus, EventLog, SessionRecord, SessionStore, StateError};
 
 use crate::config::Config;
-use crate::envelope::{BROADCAST, Envelope};
 use crate::mrtr::StateSealer;
+use switchyard_protocol::envelope::{BROADCAST, Envelope};
 
 /// Payloads a bus subscription buffers. Each session channel with a subscriber preallocates
 /// this many slots, so it is kept small: a subscriber that falls further behind gets a Gap
@@ -175,9 +176,9 @@ impl Node {
     }
 
     async fn read_param_headers(&self) -> ParamHeaders {
-        let list = Request::new(Id::String("sy-tools".into()), "tools/list", None);
+        let list = Request::new(Id::String("sy-tools".into()), Method::ToolsList, None);
         let view = SessionView {
-            protocol_version: switchyard_protocol::modern::VERSION.into(),
+            protocol_version: switchyard_protocol::stateless::VERSION.into(),
             ..SessionView::default()
         };
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
@@ -194,7 +195,7 @@ impl Node {
             .iter()
             .filter_map(|t| {
                 let name = t.get("name")?.as_str()?.to_owned();
-                let headers = switchyard_protocol::modern::param_headers(t.get("inputSchema")?);
+                let headers = switchyard_protocol::stateless::param_headers(t.get("inputSchema")?);
                 Some((name, headers))
             })
             .collect()

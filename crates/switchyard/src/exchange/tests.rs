@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use serde_json::json;
 use switchyard_backend::{Backend, ServerInfo};
-use switchyard_protocol::version::ProtocolVersion;
+use switchyard_protocol::revision::Revision;
 use switchyard_state::memory::MemoryBus;
 use switchyard_state::{Bus, StateError, Subscription, Transport};
 
@@ -103,7 +103,7 @@ fn setup(fail: bool) -> Setup {
     let session = Arc::new(crate::dispatch::new_record(
         "exchange-test".into(),
         Transport::StreamableHttp,
-        ProtocolVersion::LATEST,
+        Revision::LATEST_SESSION,
         &init,
     ));
     Setup { node, bus, session }

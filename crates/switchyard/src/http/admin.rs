@@ -21,9 +21,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use switchyard_protocol::jsonrpc::{self, Body, Message, code};
+use switchyard_protocol::method::Method;
 
 use super::{HttpError, NodeData};
-use crate::envelope::Envelope;
+use switchyard_protocol::envelope::Envelope;
 
 /// Registers the admin routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -133,16 +134,12 @@ async fn broadcast(
         .as_ref()
         .and_then(|p| p.get("uri"))
         .and_then(|u| u.as_str());
-    let kind = n
-        .method
-        .strip_prefix("notifications/")
-        .and_then(|m| m.strip_suffix("/list_changed"));
-    let env = match (n.method.as_str(), uri, kind) {
-        ("notifications/resources/updated", Some(uri), _) => Envelope::ResourceUpdated {
+    let env = match (n.kind(), uri) {
+        (Some(Method::NotificationsResourcesUpdated), Some(uri)) => Envelope::ResourceUpdated {
             uri: uri.to_owned(),
         },
-        (_, _, Some(kind @ ("tools" | "prompts" | "resources"))) => Envelope::ListChanged {
-            kind: kind.to_owned(),
+        (Some(m), _) if m.changed_list().is_some() => Envelope::ListChanged {
+            kind: m.changed_list().unwrap_or_default().to_owned(),
         },
         _ => Envelope::Deliver {
             data: Message::Notification(n).to_json(),

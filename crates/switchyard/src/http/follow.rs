@@ -24,13 +24,14 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use switchyard_protocol::event_id::{EventId, StreamId};
 use switchyard_protocol::jsonrpc::{Message, Notification};
+use switchyard_protocol::method::Method;
 use switchyard_protocol::sse::Event;
 use switchyard_state::{Delivery, Owned, ReplayError, SessionRecord, Subscription};
 use tokio::time::Instant;
 
 use super::stream::end_session;
-use crate::envelope::Envelope;
 use crate::node::Node;
+use switchyard_protocol::envelope::Envelope;
 
 /// What happens when a followed stream ends, its client gone or the stream over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,13 +454,11 @@ impl Follow {
                     return None;
                 }
                 Notification::new(
-                    "notifications/resources/updated",
+                    Method::NotificationsResourcesUpdated,
                     json!({ "uri": uri }).as_object().cloned(),
                 )
             }
-            Envelope::ListChanged { kind } => {
-                Notification::new(format!("notifications/{kind}/list_changed"), None)
-            }
+            Envelope::ListChanged { kind } => Notification::new(Method::list_changed(&kind)?, None),
             Envelope::Deliver { data } => return parse_message(&data),
             _ => return None,
         };

@@ -9,13 +9,14 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Message, Notification, Request, Response};
-use switchyard_protocol::modern;
+use switchyard_protocol::method::Method;
 use switchyard_protocol::sse::Event;
+use switchyard_protocol::stateless;
 use switchyard_state::Delivery;
 use tokio::sync::mpsc;
 
-use crate::envelope::{BROADCAST, Envelope};
 use crate::node::Node;
+use switchyard_protocol::envelope::{BROADCAST, Envelope};
 
 /// What a `subscriptions/listen` client opted into, as far as the backend can honour it.
 #[derive(Debug, Default)]
@@ -80,21 +81,21 @@ impl Filter {
     }
 
     /// The notification for a change notice, if this filter wants it.
-    fn notification(&self, env: Envelope) -> Option<(String, Map<String, Value>)> {
+    fn notification(&self, env: Envelope) -> Option<(Method, Map<String, Value>)> {
         match env {
             Envelope::ListChanged { kind } => {
-                let on = match kind.as_str() {
-                    "tools" => self.tools,
-                    "prompts" => self.prompts,
-                    "resources" => self.resources,
-                    _ => false,
+                let method = Method::list_changed(&kind)?;
+                let on = match method {
+                    Method::NotificationsToolsListChanged => self.tools,
+                    Method::NotificationsPromptsListChanged => self.prompts,
+                    _ => self.resources,
                 };
-                on.then(|| (format!("notifications/{kind}/list_changed"), Map::new()))
+                on.then(|| (method, Map::new()))
             }
             Envelope::ResourceUpdated { uri } if self.uris.contains(&uri) => {
                 let mut p = Map::new();
                 p.insert("uri".into(), json!(uri));
-                Some(("notifications/resources/updated".into(), p))
+                Some((Method::NotificationsResourcesUpdated, p))
             }
             _ => None,
         }
@@ -112,7 +113,7 @@ pub fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
     tokio::spawn(async move {
         let tag = |mut params: Map<String, Value>| {
             let mut meta = Map::new();
-            meta.insert(modern::META_SUBSCRIPTION_ID.into(), sub_id.clone());
+            meta.insert(stateless::META_SUBSCRIPTION_ID.into(), sub_id.clone());
             params.insert("_meta".into(), Value::Object(meta));
             params
         };
@@ -131,7 +132,10 @@ pub fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
         };
         let mut ack = Map::new();
         ack.insert("notifications".into(), filter.to_value());
-        let ack = Notification::new("notifications/subscriptions/acknowledged", Some(tag(ack)));
+        let ack = Notification::new(
+            Method::NotificationsSubscriptionsAcknowledged,
+            Some(tag(ack)),
+        );
         if http
             .send(Event::message(Message::Notification(ack).to_json()).to_bytes())
             .await

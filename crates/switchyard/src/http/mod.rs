@@ -4,19 +4,19 @@
 //!
 //! - [`admin`]: the push API (`/admin/v1/…`) for applications behind the gateway.
 //! - [`error`]: failures → HTTP status + JSON-RPC error body (the only place).
-//! - [`post`]: `POST /mcp` (Streamable HTTP).
+//! - [`post`]: `POST /mcp` in a session (Streamable HTTP, 2025-03-26 … 2025-11-25).
 //! - [`stream`]: `GET /mcp` (standalone stream, `Last-Event-ID` resumption) and `DELETE /mcp`.
-//! - [`legacy`]: `GET /sse` and `POST /messages` (2024-11-05 HTTP+SSE).
-//! - [`modern`]: `POST /mcp` in the stateless 2026-07-28 revision.
+//! - [`http_sse`]: `GET /sse` and `POST /messages` (the 2024-11-05 HTTP+SSE transport).
+//! - [`stateless`]: `POST /mcp` in the stateless 2026-07-28 revision.
 //! - [`listen`]: its `subscriptions/listen` streams.
 
 pub mod admin;
 pub mod error;
 mod follow;
-pub mod legacy;
+pub mod http_sse;
 pub mod listen;
-pub mod modern;
 pub mod post;
+pub mod stateless;
 pub mod stream;
 
 use std::convert::Infallible;
@@ -30,7 +30,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use switchyard_protocol::headers::{self, Accepts};
 use switchyard_protocol::jsonrpc::code;
-use switchyard_protocol::version::ProtocolVersion;
+use switchyard_protocol::revision::Revision;
 use switchyard_state::SessionRecord;
 use tokio::sync::mpsc;
 
@@ -61,14 +61,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/sse")
-            .route(web::get().to(legacy::sse))
+            .route(web::get().to(http_sse::sse))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(HttpError::method_not_allowed("GET"))
             })),
     )
     .service(
         web::resource("/messages")
-            .route(web::post().to(legacy::messages))
+            .route(web::post().to(http_sse::messages))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(HttpError::method_not_allowed("POST"))
             })),
@@ -141,26 +141,26 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes,
 }
 
 /// The version named by `MCP-Protocol-Version`: `None` if absent, 400 if unsupported.
-pub fn version_header(req: &HttpRequest) -> Result<Option<ProtocolVersion>, HttpError> {
+pub fn version_header(req: &HttpRequest) -> Result<Option<Revision>, HttpError> {
     match req.headers().get(&VERSION_NAME) {
         None => Ok(None),
         Some(v) => {
             let s = v.to_str().unwrap_or("");
-            s.parse::<ProtocolVersion>().map(Some).map_err(|_| {
+            Revision::parse_session(s).map(Some).map_err(|_| {
                 HttpError::bad_request(format!("Bad Request: unsupported protocol version {s:?}"))
             })
         }
     }
 }
 
-/// Whether a GET or DELETE comes from a 2026-07-28 client, which gets 405: that revision
+/// Refuses a GET or DELETE from a 2026-07-28 client with 405: that revision
 /// has neither (its backward-compatibility section).
-pub fn modern_client(req: &HttpRequest) -> Result<(), HttpError> {
-    let modern = req
+pub fn refuse_stateless(req: &HttpRequest) -> Result<(), HttpError> {
+    let stateless = req
         .headers()
         .get(VERSION_HEADER)
-        .is_some_and(|v| v.as_bytes() == switchyard_protocol::modern::VERSION.as_bytes());
-    if modern {
+        .is_some_and(|v| v.as_bytes() == switchyard_protocol::stateless::VERSION.as_bytes());
+    if stateless {
         return Err(HttpError::method_not_allowed("POST"));
     }
     Ok(())

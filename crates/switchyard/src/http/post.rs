@@ -8,8 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use switchyard_protocol::event_id::{EventId, StreamId};
 use switchyard_protocol::jsonrpc::{self, Body, Id, Message, Request, Response, code};
+use switchyard_protocol::method::Method;
+use switchyard_protocol::revision::Revision;
 use switchyard_protocol::sse::Event;
-use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{SessionRecord, Transport};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -39,12 +40,12 @@ pub async fn handle(
     let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
     let body = jsonrpc::classify(&bytes)
         .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
-    if super::modern::is_modern(&req, &body) {
-        return super::modern::handle(&req, &node, body).await;
+    if super::stateless::is_stateless(&req, &body) {
+        return super::stateless::handle(&req, &node, body).await;
     }
     let header_version = super::version_header(&req)?;
     let (messages, batch) = match body {
-        Body::Single(Ok(Message::Request(r))) if r.method == "initialize" => {
+        Body::Single(Ok(Message::Request(r))) if r.is(Method::Initialize) => {
             return initialize(&req, &node, r).await;
         }
         Body::Single(Err(invalid)) => {
@@ -54,12 +55,10 @@ pub async fn handle(
         Body::Batch(items) => (items, true),
     };
     let session = super::session(&req, &node).await?;
-    let version = session
-        .protocol_version
-        .parse()
+    let version = Revision::parse_session(&session.protocol_version)
         .ok()
         .or(header_version)
-        .unwrap_or(ProtocolVersion::ASSUMED_WITHOUT_HEADER);
+        .unwrap_or(Revision::ASSUMED_WITHOUT_HEADER);
     if batch {
         if !version.allows_batches() {
             return Err(HttpError::bad_request(format!(
@@ -68,7 +67,7 @@ pub async fn handle(
         }
         let has_initialize = messages
             .iter()
-            .any(|m| matches!(m, Ok(Message::Request(r)) if r.method == "initialize"));
+            .any(|m| matches!(m, Ok(Message::Request(r)) if r.is(Method::Initialize)));
         if has_initialize {
             return Err(HttpError::bad_request(
                 "Bad Request: initialize must not be part of a batch",
@@ -126,7 +125,7 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
             .content_type("application/json")
             .body(m.to_json())
     };
-    let (version, result) = match dispatch::initialize_result(node, &r, true) {
+    let (version, result) = match dispatch::initialize_result(node, &r) {
         Ok(ok) => ok,
         Err(e) => return Ok(json(Message::Response(Response::error(Some(r.id), e)))),
     };
@@ -152,7 +151,7 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
 async fn respond(
     node: Arc<Node>,
     session: Arc<SessionRecord>,
-    version: ProtocolVersion,
+    version: Revision,
     mut rx: mpsc::UnboundedReceiver<Out>,
     batch: bool,
     mut works: Vec<crate::dispatch::Work>,

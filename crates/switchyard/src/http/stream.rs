@@ -15,19 +15,19 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use switchyard_protocol::event_id::{EventId, StreamId};
 use switchyard_protocol::jsonrpc::code;
+use switchyard_protocol::revision::Revision;
 use switchyard_protocol::sse::Event;
-use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{ReplayError, SessionPatch, SessionRecord};
 
 use super::follow::{Follow, OnEnd, Owner};
 use super::{HttpError, NodeData};
-use crate::envelope::{BROADCAST, Envelope};
 use crate::node::Node;
+use switchyard_protocol::envelope::{BROADCAST, Envelope};
 
 /// Handles `GET /mcp`.
 pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
     super::check_origin(&req, &node)?;
-    super::modern_client(&req)?;
+    super::refuse_stateless(&req)?;
     if !super::accepts(&req).event_stream {
         return Err(HttpError::new(
             StatusCode::NOT_ACCEPTABLE,
@@ -74,10 +74,8 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
             // The session's log was lost between the read and the attach.
             return Err(gone());
         }
-        let primes = session
-            .protocol_version
-            .parse::<ProtocolVersion>()
-            .is_ok_and(ProtocolVersion::primes_streams);
+        let primes =
+            Revision::parse_session(&session.protocol_version).is_ok_and(Revision::primes_streams);
         if after.is_none() && primes {
             let id = EventId::new(owner.epoch.as_str(), stream, 0).to_string();
             opening.push(Event::message("").with_id(id).to_bytes());
@@ -132,7 +130,7 @@ pub(crate) async fn attach(
 /// Handles `DELETE /mcp`: ends the session on every node.
 pub async fn delete(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
     super::check_origin(&req, &node)?;
-    super::modern_client(&req)?;
+    super::refuse_stateless(&req)?;
     super::version_header(&req)?;
     let session = super::session(&req, &node).await?;
     end_session(&node, &session).await?;

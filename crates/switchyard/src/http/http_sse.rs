@@ -11,8 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use switchyard_protocol::event_id::StreamId;
 use switchyard_protocol::jsonrpc::{self, Body, Message, Response, code};
+use switchyard_protocol::method::Method;
+use switchyard_protocol::revision::Revision;
 use switchyard_protocol::sse::Event;
-use switchyard_protocol::version::ProtocolVersion;
 use switchyard_state::{SessionPatch, SessionRecord, Transport};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -20,9 +21,9 @@ use tokio::time::Instant;
 use super::follow::{Follow, OnEnd};
 use super::{HttpError, NodeData};
 use crate::dispatch::{self, dispatch};
-use crate::envelope::BROADCAST;
 use crate::exchange::Out;
 use crate::node::Node;
+use switchyard_protocol::envelope::BROADCAST;
 
 /// Handles `GET /sse`.
 pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
@@ -39,8 +40,8 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     let mut record = dispatch::new_record(
         id.clone(),
         Transport::HttpSse,
-        ProtocolVersion::V2024_11_05,
-        &jsonrpc::Request::new(jsonrpc::Id::Number(0), "initialize", None),
+        Revision::V2024_11_05,
+        &jsonrpc::Request::new(jsonrpc::Id::Number(0), Method::Initialize, None),
     );
     record.get_stream = Some(StreamId::Get.to_string());
     node.sessions.create(record.clone()).await?;
@@ -107,8 +108,8 @@ pub async fn messages(
     tokio::spawn(relay(node.clone(), session.clone(), rx, requests));
     for m in messages {
         match m {
-            Ok(Message::Request(r)) if r.method == "initialize" => {
-                let outcome = match dispatch::initialize_result(&node, &r, false) {
+            Ok(Message::Request(r)) if r.is(Method::Initialize) => {
+                let outcome = match dispatch::initialize_result(&node, &r) {
                     Ok((version, result)) => {
                         let patch = SessionPatch::Negotiated {
                             protocol_version: version.as_str().into(),

@@ -1,7 +1,7 @@
 //! `POST /mcp` in the stateless 2026-07-28 revision: per-request `_meta`, header/body
 //! validation, `server/discover`, `subscriptions/listen`, and multi round-trip requests.
 //!
-//! Nothing here touches a session: a modern request carries everything it needs, and any
+//! Nothing here touches a session: a stateless request carries everything it needs, and any
 //! node can serve it (the `requestState` of a multi round-trip request included).
 
 use std::sync::Arc;
@@ -13,9 +13,10 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use switchyard_backend::{Context, SessionView};
 use switchyard_protocol::jsonrpc::{Body, ErrorObject, Id, Message, Request, Response, code};
-use switchyard_protocol::modern::{self, RequestMeta};
+use switchyard_protocol::method::Method;
+use switchyard_protocol::revision::{self, Revision};
 use switchyard_protocol::sse::Event;
-use switchyard_protocol::version::{ProtocolVersion, SUPPORTED};
+use switchyard_protocol::stateless::{self, RequestMeta};
 use tokio::sync::mpsc;
 
 use super::{HttpError, VERSION_HEADER};
@@ -24,35 +25,32 @@ use crate::mrtr::MrtrPeer;
 use crate::node::Node;
 
 /// Methods of the session eras that 2026-07-28 removed: 404 with `-32601`.
-const REMOVED: &[&str] = &[
-    "initialize",
-    "ping",
-    "logging/setLevel",
-    "resources/subscribe",
-    "resources/unsubscribe",
+const REMOVED: &[Method] = &[
+    Method::Initialize,
+    Method::Ping,
+    Method::LoggingSetLevel,
+    Method::ResourcesSubscribe,
+    Method::ResourcesUnsubscribe,
 ];
 
 /// Methods whose results carry `ttlMs` and `cacheScope`.
-const CACHEABLE: &[&str] = &[
-    "tools/list",
-    "prompts/list",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
+const CACHEABLE: &[Method] = &[
+    Method::ToolsList,
+    Method::PromptsList,
+    Method::ResourcesList,
+    Method::ResourcesTemplatesList,
+    Method::ResourcesRead,
 ];
 
 /// Methods that may answer `input_required`.
-const MRTR: &[&str] = &["tools/call", "prompts/get", "resources/read"];
+const MRTR: &[Method] = &[Method::ToolsCall, Method::PromptsGet, Method::ResourcesRead];
 
-/// Whether a POST is modern traffic: it names a non-legacy version in
-/// `MCP-Protocol-Version`, or — with no session and not an `initialize` — it carries a
-/// protocol version in `_meta`.
-pub fn is_modern(req: &HttpRequest, body: &Body) -> bool {
+/// Whether a POST is stateless traffic: `MCP-Protocol-Version` names no session revision,
+/// or — with no session and not an `initialize` — it carries a protocol version in `_meta`.
+pub fn is_stateless(req: &HttpRequest, body: &Body) -> bool {
     if let Some(v) = req.headers().get(&super::VERSION_NAME) {
-        let legacy = v
-            .to_str()
-            .is_ok_and(|v| v.parse::<ProtocolVersion>().is_ok());
-        if !legacy {
+        let session = v.to_str().is_ok_and(|v| Revision::parse_session(v).is_ok());
+        if !session {
             return true;
         }
     }
@@ -61,7 +59,7 @@ pub fn is_modern(req: &HttpRequest, body: &Body) -> bool {
     }
     match body {
         Body::Single(Ok(Message::Request(r))) => {
-            r.method != "initialize" && RequestMeta::version_of(r.params.as_ref()).is_some()
+            !r.is(Method::Initialize) && RequestMeta::version_of(r.params.as_ref()).is_some()
         }
         Body::Single(Ok(Message::Notification(n))) => {
             RequestMeta::version_of(n.params.as_ref()).is_some()
@@ -72,9 +70,7 @@ pub fn is_modern(req: &HttpRequest, body: &Body) -> bool {
 
 /// Every version this node serves, newest first.
 pub fn supported_versions() -> Vec<&'static str> {
-    let mut v = vec![modern::VERSION];
-    v.extend(SUPPORTED.iter().rev().map(|v| v.as_str()));
-    v
+    revision::ALL.iter().rev().map(|v| v.as_str()).collect()
 }
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a [u8]> {
@@ -89,11 +85,11 @@ fn mismatch(id: &Id, message: impl Into<String>) -> HttpError {
     reject(
         StatusCode::BAD_REQUEST,
         id,
-        modern::header_mismatch(message),
+        stateless::header_mismatch(message),
     )
 }
 
-/// Handles a modern POST.
+/// Handles a stateless POST.
 pub async fn handle(
     req: &HttpRequest,
     node: &Arc<Node>,
@@ -117,16 +113,16 @@ pub async fn handle(
         }
     };
     let meta = validate(req, node, &r).await?;
-    match r.method.as_str() {
-        "server/discover" => Ok(json_response(&Response::result(
+    match r.kind() {
+        Some(Method::ServerDiscover) => Ok(json_response(&Response::result(
             r.id.clone(),
             discover(node),
         ))),
-        "subscriptions/listen" => Ok(super::listen::listen(node, r)),
-        m if REMOVED.contains(&m) => Err(reject(
+        Some(Method::SubscriptionsListen) => Ok(super::listen::listen(node, r)),
+        Some(m) if REMOVED.contains(&m) => Err(reject(
             StatusCode::NOT_FOUND,
             &r.id,
-            ErrorObject::method_not_found(m),
+            ErrorObject::method_not_found(m.as_str()),
         )),
         _ => Ok(run(node.clone(), r, meta).await),
     }
@@ -147,7 +143,7 @@ async fn validate(req: &HttpRequest, node: &Node, r: &Request) -> Result<Request
             "Header mismatch: MCP-Protocol-Version does not match _meta protocolVersion",
         ));
     }
-    if meta.protocol_version != modern::VERSION {
+    if meta.protocol_version != stateless::VERSION {
         let e = ErrorObject::new(
             code::UNSUPPORTED_PROTOCOL_VERSION,
             "Unsupported protocol version",
@@ -168,11 +164,11 @@ async fn validate(req: &HttpRequest, node: &Node, r: &Request) -> Result<Request
         }
         Some(_) => {}
     }
-    if let Some(expected) = modern::expected_name(r) {
+    if let Some(expected) = stateless::expected_name(r) {
         let Some(raw) = header_str(req, "mcp-name") else {
             return Err(mismatch(id, "Mcp-Name header is required for this method"));
         };
-        let name = modern::decode_header_value(raw).map_err(|e| mismatch(id, e))?;
+        let name = stateless::decode_header_value(raw).map_err(|e| mismatch(id, e))?;
         if Some(name.as_str()) != expected {
             return Err(mismatch(
                 id,
@@ -180,7 +176,7 @@ async fn validate(req: &HttpRequest, node: &Node, r: &Request) -> Result<Request
             ));
         }
     }
-    if r.method == "tools/call" {
+    if r.is(Method::ToolsCall) {
         check_param_headers(req, node, r).await?;
     }
     Ok(meta)
@@ -195,7 +191,7 @@ async fn check_param_headers(req: &HttpRequest, node: &Node, r: &Request) -> Res
     let args = r.params.as_ref().and_then(|p| p.get("arguments"));
     for (name, path) in declared {
         let header = header_str(req, &format!("mcp-param-{name}"));
-        let value = modern::value_at(args, &path);
+        let value = stateless::value_at(args, &path);
         match (header, value) {
             (None, None) => {}
             (None, Some(_)) => {
@@ -205,8 +201,9 @@ async fn check_param_headers(req: &HttpRequest, node: &Node, r: &Request) -> Res
                 ));
             }
             (Some(raw), value) => {
-                let decoded = modern::decode_header_value(raw).map_err(|e| mismatch(&r.id, e))?;
-                if !value.is_some_and(|v| modern::header_matches_value(&decoded, v)) {
+                let decoded =
+                    stateless::decode_header_value(raw).map_err(|e| mismatch(&r.id, e))?;
+                if !value.is_some_and(|v| stateless::header_matches_value(&decoded, v)) {
                     return Err(mismatch(
                         &r.id,
                         format!("Header mismatch: Mcp-Param-{name} does not match the body"),
@@ -230,7 +227,7 @@ fn discover(node: &Node) -> Value {
     result.insert("cacheScope".into(), json!("public"));
     let mut meta = Map::new();
     meta.insert(
-        modern::META_SERVER_INFO.into(),
+        stateless::META_SERVER_INFO.into(),
         node.backend.info().to_value(),
     );
     result.insert("_meta".into(), Value::Object(meta));
@@ -291,7 +288,7 @@ async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
     response
 }
 
-/// One modern request's life: answers from `inputResponses` and `requestState`, backend
+/// One stateless request's life: answers from `inputResponses` and `requestState`, backend
 /// output filtered by the request's log level, and the result completed for the wire.
 async fn exchange(
     node: Arc<Node>,
@@ -300,7 +297,7 @@ async fn exchange(
     out: mpsc::UnboundedSender<Message>,
 ) {
     let id = r.id.clone();
-    let name = modern::expected_name(&r).flatten().map(str::to_owned);
+    let name = stateless::expected_name(&r).flatten().map(str::to_owned);
     let answers = match take_answers(&node, &mut r, name.as_deref()) {
         Ok(a) => a,
         Err(e) => {
@@ -314,7 +311,7 @@ async fn exchange(
     let min_level = meta.log_level.as_deref().and_then(level_rank);
     let view = SessionView {
         id: None,
-        protocol_version: modern::VERSION.into(),
+        protocol_version: stateless::VERSION.into(),
         client_capabilities: meta.client_capabilities,
         client_info: meta.client_info.unwrap_or_else(|| json!({})),
     };
@@ -328,7 +325,7 @@ async fn exchange(
         tokio::select! {
             item = stream.next() => match item {
                 None => break,
-                Some(Message::Notification(n)) if n.method == "notifications/message" => {
+                Some(Message::Notification(n)) if n.is(Method::NotificationsMessage) => {
                     let level = n.params.as_ref().and_then(|p| p.get("level")).and_then(Value::as_str);
                     let keep = matches!((min_level, level.and_then(level_rank)), (Some(min), Some(l)) if l >= min);
                     if keep {
@@ -342,7 +339,7 @@ async fn exchange(
                     let _ = out.send(Message::Response(resp));
                     break;
                 }
-                Some(Message::Request(_)) => {} // Never on a modern stream; MrtrPeer sends none.
+                Some(Message::Request(_)) => {} // Never on a stateless stream; MrtrPeer sends none.
                 Some(other) => {
                     let _ = out.send(other);
                 }
@@ -392,7 +389,7 @@ fn input_required(
     peer: &MrtrPeer,
     id: Id,
 ) -> Response {
-    if !MRTR.contains(&method) {
+    if !Method::parse(method).is_some_and(|m| MRTR.contains(&m)) {
         return Response::error(
             Some(id),
             ErrorObject::internal(format!("{method} cannot ask the client for input")),
@@ -418,14 +415,18 @@ fn complete(node: &Node, method: &str, result: &mut Value) {
         return;
     };
     obj.entry("resultType").or_insert_with(|| json!("complete"));
+    let Some(method) = Method::parse(method) else {
+        add_server_info(node, result);
+        return;
+    };
     if CACHEABLE.contains(&method) {
-        let ttl = if method == "resources/read" {
+        let ttl = if method == Method::ResourcesRead {
             node.config.stateless.read_ttl_ms
         } else {
             node.config.stateless.list_ttl_ms
         };
         obj.entry("ttlMs").or_insert_with(|| json!(ttl));
-        let scope = if method == "resources/read" {
+        let scope = if method == Method::ResourcesRead {
             "private"
         } else {
             "public"
@@ -441,7 +442,7 @@ fn add_server_info(node: &Node, result: &mut Value) {
     };
     let meta = obj.entry("_meta").or_insert_with(|| json!({}));
     if let Value::Object(m) = meta {
-        m.entry(modern::META_SERVER_INFO)
+        m.entry(stateless::META_SERVER_INFO)
             .or_insert_with(|| node.backend.info().to_value());
     }
 }

@@ -5,9 +5,10 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::jsonrpc::{ErrorObject, Request, code};
+use crate::method::Method;
 
-/// The modern revision's wire string.
-pub const VERSION: &str = "2026-07-28";
+/// The stateless revision's wire string.
+pub const VERSION: &str = crate::revision::Revision::V2026_07_28.as_str();
 
 /// `_meta` key: the request's protocol version (required).
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -22,7 +23,7 @@ pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// Notification `_meta` key: the subscription a change notice belongs to.
 pub const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
-/// What a modern request says about its client in `_meta`.
+/// What a stateless request says about its client in `_meta`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestMeta {
     /// The protocol version the request speaks.
@@ -115,9 +116,9 @@ pub fn decode_header_value(raw: &[u8]) -> Result<String, String> {
 /// The `Mcp-Name` a request must carry: `params.name` for `tools/call` and `prompts/get`,
 /// `params.uri` for `resources/read`; `None` for other methods.
 pub fn expected_name(request: &Request) -> Option<Option<&str>> {
-    match request.method.as_str() {
-        "tools/call" | "prompts/get" => Some(request.param_str("name")),
-        "resources/read" => Some(request.param_str("uri")),
+    match request.kind() {
+        Some(Method::ToolsCall | Method::PromptsGet) => Some(request.param_str("name")),
+        Some(Method::ResourcesRead) => Some(request.param_str("uri")),
         _ => None,
     }
 }
