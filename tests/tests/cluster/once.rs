@@ -232,3 +232,112 @@ async fn an_http_sse_request_whose_node_died_is_answered_with_an_error() {
     };
     assert_eq!(answer["error"]["code"], -32603, "{answer}");
 }
+
+/// Publishes raw `deliver`s to `channel`, about 2,000 a second (a flood would overrun the
+/// node's subscription buffer, and a raw `deliver` lost in a gap is not retried), until
+/// `stop` is set (at most `max`); the number published.
+fn publish_delivers(
+    port: u16,
+    channel: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    max: usize,
+) -> std::thread::JoinHandle<usize> {
+    use std::io::{BufRead, BufReader, Write};
+    std::thread::spawn(move || {
+        let conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to Redis");
+        let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+        let mut writer = conn;
+        let mut n = 0;
+        while n < max && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let env = json!({"t": "deliver", "data": marked(&format!("d-{n}")).to_string()});
+            let env = env.to_string();
+            let cmd = format!(
+                "*3\r\n$7\r\nPUBLISH\r\n${}\r\n{channel}\r\n${}\r\n{env}\r\n",
+                channel.len(),
+                env.len()
+            );
+            writer.write_all(cmd.as_bytes()).expect("PUBLISH");
+            let mut reply = String::new();
+            reader.read_line(&mut reply).expect("PUBLISH reply");
+            assert!(reply.starts_with(':'), "PUBLISH answered {reply:?}");
+            n += 1;
+            // Pacing a load, not waiting for a condition.
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        n
+    })
+}
+
+/// Reads `stream` until `marker` arrives; how often each marker was seen on the way.
+async fn count_until(
+    stream: &mut SseReader,
+    marker: &str,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    while !seen.contains_key(marker) {
+        let e = stream.next_message(STEP).await.unwrap_or_else(|e| {
+            panic!(
+                "waiting for {marker}, saw {} markers ({:?}…): {e}",
+                seen.len(),
+                seen.keys().take(5).collect::<Vec<_>>()
+            )
+        });
+        if let Some(m) = marker_of(&e.data) {
+            *seen.entry(m).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Bug 1 on one node: a resumption that takes the stream on the node of the connection it
+/// supersedes hears, between subscribing and attaching, raw `deliver`s the old owner is
+/// still appending. Each is appended at most once (it used to be appended by both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_on_the_same_node_appends_a_raw_deliver_at_most_once() {
+    let cluster = Cluster::builder(1, "demo")
+        .env("SWITCHYARD__SESSION__EVENT_LOG_MAX_LEN", "100000")
+        .start();
+    let http = client();
+    let session = initialize(&http, &cluster.mcp_url()).await;
+    let url = cluster.node(0).mcp_url();
+    let first = get_stream(&http, &url, &session, None).await.expect("GET");
+    let mut current = SseReader::new(first);
+    let start = acknowledged_id(
+        push(&http, &cluster.node_url(0), &session, &marked("start"))
+            .await
+            .expect("push"),
+    )
+    .await;
+    count_until(&mut current, "start").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let channel = format!("sy:c:anonymous:{}", session.id);
+    let publisher = publish_delivers(cluster.redis().port(), channel, stop.clone(), 20_000);
+    count_until(&mut current, "d-0").await;
+    // Take the stream over, on the same node, while delivers keep arriving.
+    for _ in 0..30 {
+        let next = get_stream(&http, &url, &session, Some(&start))
+            .await
+            .expect("GET");
+        assert_eq!(next.status(), StatusCode::OK);
+        current = SseReader::new(next);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let published = publisher.join().expect("the publisher");
+    push(&http, &cluster.node_url(0), &session, &marked("end"))
+        .await
+        .expect("push");
+    let live = count_until(&mut current, "end").await;
+    let from_start = format!("{}_0", start.rsplit_once('_').expect("an id").0);
+    let replay = get_stream(&http, &url, &session, Some(&from_start))
+        .await
+        .expect("GET");
+    let logged = count_until(&mut SseReader::new(replay), "end").await;
+    for (what, seen) in [("the last connection", &live), ("the log", &logged)] {
+        let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            doubled.is_empty(),
+            "{what} holds {} of {published} raw delivers more than once: {doubled:?}",
+            doubled.len()
+        );
+    }
+}

@@ -105,6 +105,12 @@ pub(crate) struct Follow {
     done: bool,
     /// Broadcasts made while no connection owned the stream are still to be applied.
     behind: bool,
+    /// Whether this owner has seen its own `Attached` on the session channel. The channel
+    /// orders it among the raw `deliver`s: one published before it was the superseded
+    /// owner's to append (fenced, it appends at most once), so only later ones are this
+    /// connection's. Without this, a connection that took over on the node of the one it
+    /// superseded appended the same `deliver` again.
+    echoed: bool,
 }
 
 /// A [`Follow`] with its inputs, as the state of the body stream.
@@ -135,6 +141,7 @@ impl Follow {
             out: VecDeque::new(),
             done: false,
             behind: false,
+            echoed: false,
         };
         f.check_at = Instant::now() + f.check_period();
         f
@@ -381,12 +388,12 @@ impl Follow {
                 self.done = true;
             }
             Some(Envelope::Close) => self.done = true,
-            Some(Envelope::Attached { owner, .. })
-                if self.owner.as_ref().is_some_and(|o| o.token != owner) =>
-            {
-                self.done = true;
-            }
-            Some(Envelope::Deliver { data }) if self.owner.is_some() => {
+            Some(Envelope::Attached { owner, .. }) => match &self.owner {
+                Some(o) if o.token == owner => self.echoed = true,
+                Some(_) => self.done = true,
+                None => {}
+            },
+            Some(Envelope::Deliver { data }) if self.owner.is_some() && self.echoed => {
                 self.append(None, parse_message(&data)).await;
             }
             _ => {}
@@ -552,6 +559,8 @@ impl Followed {
             d = self.sub.next() => match d {
                 Some(Delivery::Message(p)) => self.follow.on_session(&p).await,
                 Some(Delivery::Gap) => {
+                    // The echo of our own `Attached` may be what was lost.
+                    self.follow.echoed = true;
                     self.follow.backfill().await;
                 }
                 None => self.follow.done = true,
