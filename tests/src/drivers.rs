@@ -54,13 +54,25 @@ pub const MODERN_STEPS: &[&str] = &[
     "stateless wire",
 ];
 
-/// The interop venv's Python; panics with the install command when it is missing.
-fn python() -> PathBuf {
-    let py = interop_dir("python").join(".venv/bin/python");
+/// The steps both early-client drivers (`tests/interop/early`: Python `mcp` 1.8.1 and the
+/// TypeScript SDK 1.10.2, which ask for 2024-11-05 on `/mcp`) report.
+pub const EARLY_STEPS: &[&str] = &[
+    "initialize",
+    "tools/list",
+    "resources/read clients://all",
+    "tools/call get_client",
+    "resources/subscribe + notifications/resources/updated",
+    "progress",
+];
+
+/// The Python of the venv in `dir` (under `tests/interop`); panics with the install command
+/// when it is missing.
+fn python(dir: &str) -> PathBuf {
+    let py = interop_dir(dir).join(".venv/bin/python");
     assert!(
         py.is_file(),
-        "{} is missing: run scripts/test, or `python3 -m venv tests/interop/python/.venv && \
-         tests/interop/python/.venv/bin/pip install -r tests/interop/python/requirements.txt`",
+        "{} is missing: run scripts/test, or `python3 -m venv tests/interop/{dir}/.venv && \
+         tests/interop/{dir}/.venv/bin/pip install -r tests/interop/{dir}/requirements.txt`",
         py.display()
     );
     py
@@ -68,8 +80,17 @@ fn python() -> PathBuf {
 
 /// `python <script>` in `tests/interop/python`; the caller adds `--url …`.
 pub fn python_driver(script: &str) -> Command {
-    let mut cmd = Command::new(python());
-    cmd.current_dir(interop_dir("python"))
+    python_in("python", script)
+}
+
+/// The early Python client's driver (`mcp` 1.8.1, `tests/interop/early/python`).
+pub fn early_python_driver() -> Command {
+    python_in("early/python", "driver_early.py")
+}
+
+fn python_in(dir: &str, script: &str) -> Command {
+    let mut cmd = Command::new(python(dir));
+    cmd.current_dir(interop_dir(dir))
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .arg(script);
@@ -93,9 +114,23 @@ pub fn ts_v2_driver(script: &str) -> Command {
     )
 }
 
+/// The early TypeScript client's driver (SDK 1.10.2, `tests/interop/early/ts`).
+pub fn early_ts_driver() -> Command {
+    node_driver_in(
+        "early/ts",
+        "@modelcontextprotocol/sdk",
+        "the TypeScript SDK 1.10.2",
+        "early.mjs",
+    )
+}
+
 /// `node <script>` in `tests/interop/ts`, once `package` (`what`, for the message) is there.
 fn node_driver(package: &str, what: &str, script: &str) -> Command {
-    let dir = interop_dir("ts");
+    node_driver_in("ts", package, what, script)
+}
+
+fn node_driver_in(dir: &str, package: &str, what: &str, script: &str) -> Command {
+    let dir = interop_dir(dir);
     assert!(
         dir.join("node_modules")
             .join(package)

@@ -4,8 +4,8 @@
 //! `scripts/test` installs their dependencies.
 
 use switchyard_tests::drivers::{
-    DRIVER_DEADLINE, MODERN_STEPS, SSE_STEPS, STREAMABLE_STEPS, python_driver, ts_driver,
-    ts_v2_driver,
+    DRIVER_DEADLINE, EARLY_STEPS, MODERN_STEPS, SSE_STEPS, STREAMABLE_STEPS, early_python_driver,
+    early_ts_driver, python_driver, ts_driver, ts_v2_driver,
 };
 use switchyard_tests::{CutProxy, Finished, Node, run};
 use tokio::process::Command;
@@ -122,4 +122,21 @@ async fn legacy_and_modern_sdk_clients_share_a_node() {
     legacy.assert_steps_passed(STREAMABLE_STEPS);
     assert_cut_once(&proxy, &legacy);
     modern.assert_steps_passed(MODERN_STEPS);
+}
+
+/// An early Streamable HTTP client (asks for 2024-11-05 on `/mcp`, accepts nothing else).
+async fn early(mut cmd: Command) {
+    let node = Node::start("demo");
+    cmd.args(["--url", &node.mcp_url()]);
+    run_driver(cmd).await.assert_steps_passed(EARLY_STEPS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_python_sdk_1_8_on_mcp() {
+    early(early_python_driver()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_ts_sdk_1_10_on_mcp() {
+    early(early_ts_driver()).await;
 }

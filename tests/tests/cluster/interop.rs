@@ -2,7 +2,8 @@
 //! (one shared SQLite file, as one application behind the gateway would have).
 
 use switchyard_tests::drivers::{
-    DRIVER_DEADLINE, SSE_STEPS, STREAMABLE_STEPS, python_driver, ts_driver,
+    DRIVER_DEADLINE, EARLY_STEPS, SSE_STEPS, STREAMABLE_STEPS, early_python_driver,
+    early_ts_driver, python_driver, ts_driver,
 };
 use switchyard_tests::{Cluster, CutProxy, Finished, run};
 use tokio::process::Command;
@@ -45,6 +46,17 @@ async fn legacy_sse(mut cmd: Command) {
     spread_over_every_node(&cluster);
 }
 
+/// An early Streamable HTTP client (2024-11-05 on `/mcp`) through the balancer.
+async fn early(mut cmd: Command) {
+    let cluster = Cluster::start(3, "demo");
+    cmd.args(["--url", &cluster.mcp_url()]);
+    let out = run(cmd, DRIVER_DEADLINE).await.expect("running the driver");
+    println!("{out}");
+    report_on_failure(&cluster, &out);
+    out.assert_steps_passed(EARLY_STEPS);
+    spread_over_every_node(&cluster);
+}
+
 fn report_on_failure(cluster: &Cluster, out: &Finished) {
     if !out.success() {
         eprintln!("nginx error.log:\n{}", cluster.nginx().error_log());
@@ -69,4 +81,14 @@ async fn typescript_sdk_streamable_http_through_the_balancer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_sse_through_the_balancer() {
     legacy_sse(ts_driver("sse.mjs")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_python_sdk_1_8_through_the_balancer() {
+    early(early_python_driver()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_ts_sdk_1_10_through_the_balancer() {
+    early(early_ts_driver()).await;
 }

@@ -153,3 +153,19 @@ async fn answers_are_json_or_sse_for_every_revision() {
         assert!(answer["result"]["tools"].is_array(), "{version}: {answer}");
     }
 }
+
+/// Early Streamable HTTP clients (Python SDK 1.8, TypeScript SDK 1.10) ask for 2024-11-05 on
+/// `/mcp` and accept nothing else: the node echoes it (`initialize` asserts the echo) and
+/// serves the session under the 2025-03-26 rules — batches accepted, the header accepted.
+#[tokio::test]
+async fn an_early_client_asking_2024_11_05_on_mcp_is_answered_2024_11_05() {
+    let wire = Wire::start("demo");
+    let session = wire.initialize("2024-11-05").await;
+    assert_eq!(session.version, "2024-11-05");
+    let batch = json!([request(1, "ping", json!({})), request(2, "tools/list", json!({}))]);
+    let response = wire.post_in(&session, &batch).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{response:?}");
+    let answers = batch_answers(response, &[1, 2]).await;
+    let tools = answers.iter().find(|a| a["id"] == 2).expect("answer 2");
+    assert!(tools["result"]["tools"].is_array(), "{tools}");
+}
