@@ -36,12 +36,23 @@ pub enum StateError {
     /// (a publish may still be delivered, an append may still be logged).
     #[error("state backend unavailable: {0}")]
     Unavailable(String),
-    /// A record that must be new already exists (e.g. a session id collision).
+    /// A record that must be new already exists (e.g. a session id collision). Not
+    /// retryable as it is.
     #[error("already exists: {0}")]
     Conflict(String),
-    /// Stored data could not be decoded (written by an incompatible version).
+    /// Stored data could not be decoded (written by an incompatible version). Not
+    /// retryable.
     #[error("corrupt state: {0}")]
     Corrupt(String),
+}
+
+impl StateError {
+    /// Whether trying again later can succeed: only for [`StateError::Unavailable`]. A
+    /// conflict or corrupt data stays as it is, so the HTTP layer answers 500 for them
+    /// (logged), not 503 with `Retry-After`.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StateError::Unavailable(_))
+    }
 }
 
 /// Milliseconds since the Unix epoch.

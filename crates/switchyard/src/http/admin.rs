@@ -17,13 +17,12 @@
 //! Both require `Authorization: Bearer <admin.token>`; with no token configured the API
 //! does not exist (404).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use switchyard_protocol::jsonrpc::{self, Body, Message, code};
+use switchyard_protocol::jsonrpc::{self, Body, Message};
 use switchyard_protocol::method::Method;
 
-use super::{HttpError, NodeData};
+use super::{HttpError, NodeData, Refusal};
 use switchyard_protocol::envelope::Envelope;
 
 /// Registers the admin routes.
@@ -46,11 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 fn authorize(req: &HttpRequest, token: &str) -> Result<(), HttpError> {
     if token.is_empty() {
-        return Err(HttpError::new(
-            StatusCode::NOT_FOUND,
-            code::METHOD_NOT_FOUND,
-            "Not Found: the admin API is disabled (set admin.token)",
-        ));
+        return Err(Refusal::AdminDisabled.into());
     }
     let given = req
         .headers()
@@ -68,13 +63,7 @@ fn authorize(req: &HttpRequest, token: &str) -> Result<(), HttpError> {
     if same {
         return Ok(());
     }
-    let mut e = HttpError::new(
-        StatusCode::UNAUTHORIZED,
-        code::INVALID_REQUEST,
-        "Unauthorized: a valid admin bearer token is required",
-    );
-    e.set_header("WWW-Authenticate", "Bearer");
-    Err(e)
+    Err(Refusal::Unauthorized.into())
 }
 
 async fn notification(
@@ -85,8 +74,7 @@ async fn notification(
     authorize(req, &node.config.admin.token)?;
     super::check_json_body(req)?;
     let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
-    let body = jsonrpc::classify(&bytes)
-        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
+    let body = jsonrpc::classify(&bytes)?;
     match body {
         Body::Single(Ok(m @ Message::Notification(_))) => Ok(m),
         Body::Single(Err(invalid)) => Err(HttpError::bad_request(invalid.reason)),
@@ -109,11 +97,7 @@ async fn session_message(
         .await?
         .ok_or_else(HttpError::session_not_found)?;
     let Some(stream) = session.get_stream.as_deref().and_then(|s| s.parse().ok()) else {
-        return Err(HttpError::new(
-            StatusCode::CONFLICT,
-            code::INVALID_REQUEST,
-            "Conflict: the session has no standalone stream to deliver to",
-        ));
+        return Err(Refusal::NoStream.into());
     };
     let (id, _) = node.emit(&session, stream, &message).await?;
     Ok(HttpResponse::Accepted().json(json!({ "id": id })))

@@ -1,131 +1,250 @@
-//! The one place where a failure becomes an HTTP status and a JSON-RPC error body.
+//! The one place where a refusal becomes an HTTP status, a JSON-RPC error body and headers.
+//!
+//! Every way the node refuses a request is a [`Refusal`] variant; [`Refusal::answer`] is the
+//! only code that chooses a status, a code or a header for one. Handlers return
+//! [`HttpError`] (a boxed refusal, plus the request id to echo when it was readable).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use switchyard_protocol::jsonrpc::{ErrorObject, Id, Message, Response, code};
+use switchyard_protocol::jsonrpc::{BodyError, ErrorObject, Id, Message, Response, code};
 use switchyard_state::StateError;
 
-/// A request refused before (or instead of) reaching the backend. Boxed: it travels in
-/// `Result`s on every path.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpError(Box<Refusal>);
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// The body is not JSON (`-32700`) or not a JSON-RPC message (`-32600`): 400.
+    Unreadable(ErrorObject),
+    /// A request that breaks a transport rule: 400, `-32600`.
+    BadRequest(String),
+    /// `Accept` does not list what the answer needs: 406.
+    NotAcceptable(&'static str),
+    /// `Content-Type` is not JSON: 415.
+    UnsupportedMediaType,
+    /// The body is larger than `http.max_body_bytes`: 413.
+    TooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+    },
+    /// `Host` or `Origin` is not allowed (DNS-rebinding protection): 403.
+    Forbidden(String),
+    /// The session is unknown, expired or terminated: 404, `-32001`.
+    SessionNotFound,
+    /// The path exists but not with this method: 405 with `Allow`.
+    MethodNotAllowed {
+        /// The methods the path has.
+        allow: &'static str,
+    },
+    /// The events after the client's `Last-Event-ID` are no longer available: 410.
+    Gone,
+    /// The push API is disabled (no `admin.token`): 404, `-32601`.
+    AdminDisabled,
+    /// A push API call without the right bearer token: 401 with `WWW-Authenticate: Bearer`.
+    Unauthorized,
+    /// A push to a session that has no standalone stream: 409.
+    NoStream,
+    /// A 2026-07-28 request refused with a JSON-RPC error of its own: the status follows the
+    /// code ([`rpc_status`]), and is 400 for a code that would otherwise be answered 200.
+    Rpc(ErrorObject),
+    /// The state backend is unreachable or did not answer in time: 503 with `Retry-After`.
+    /// A retry may help.
+    Unavailable(String),
+    /// Stored data that cannot be read, or a state conflict that should not happen: 500,
+    /// logged. A retry does not help.
+    Internal(String),
+}
 
-/// The parts of an [`HttpError`].
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{status}: {error}")]
-pub struct Refusal {
+/// What a [`Refusal`] is answered with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
     /// The HTTP status.
     pub status: StatusCode,
     /// The JSON-RPC error in the body.
     pub error: ErrorObject,
-    /// The request id to echo, when it could be read.
-    pub id: Option<Id>,
-    /// `Allow` header for 405.
-    pub allow: Option<&'static str>,
-    /// `Retry-After` seconds for 503.
-    pub retry_after: Option<u32>,
-    /// Any other header.
-    pub header: Option<(&'static str, &'static str)>,
+    /// Headers beside `Content-Type`.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// The seconds a client is told to wait before retrying a 503.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+impl Refusal {
+    /// The status, JSON-RPC error and headers of this refusal — the only place they are chosen.
+    pub fn answer(&self) -> Answer {
+        let plain =
+            |status, message: &str| (status, ErrorObject::new(code::INVALID_REQUEST, message));
+        let (status, error) = match self {
+            Refusal::Unreadable(e) => (StatusCode::BAD_REQUEST, e.clone()),
+            Refusal::BadRequest(m) => plain(StatusCode::BAD_REQUEST, m),
+            Refusal::NotAcceptable(m) => plain(StatusCode::NOT_ACCEPTABLE, m),
+            Refusal::UnsupportedMediaType => plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported Media Type: Content-Type must be application/json",
+            ),
+            Refusal::TooLarge { limit } => plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("Payload Too Large: the limit is {limit} bytes"),
+            ),
+            Refusal::Forbidden(m) => plain(StatusCode::FORBIDDEN, m),
+            Refusal::SessionNotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorObject::new(code::SESSION_NOT_FOUND, "Session not found"),
+            ),
+            Refusal::MethodNotAllowed { allow } => plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("Method not allowed; allowed: {allow}"),
+            ),
+            Refusal::Gone => plain(
+                StatusCode::GONE,
+                "Gone: the events after this Last-Event-ID are no longer available",
+            ),
+            Refusal::AdminDisabled => (
+                StatusCode::NOT_FOUND,
+                ErrorObject::new(
+                    code::METHOD_NOT_FOUND,
+                    "Not Found: the admin API is disabled (set admin.token)",
+                ),
+            ),
+            Refusal::Unauthorized => plain(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized: a valid admin bearer token is required",
+            ),
+            Refusal::NoStream => plain(
+                StatusCode::CONFLICT,
+                "Conflict: the session has no standalone stream to deliver to",
+            ),
+            Refusal::Rpc(e) => match rpc_status(e.code) {
+                // Refused, so never 200: 400 for any other code (e.g. invalid `_meta`).
+                StatusCode::OK => (StatusCode::BAD_REQUEST, e.clone()),
+                status => (status, e.clone()),
+            },
+            Refusal::Unavailable(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorObject::new(
+                    code::INTERNAL_ERROR,
+                    format!("temporarily unavailable: {m}"),
+                ),
+            ),
+            Refusal::Internal(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorObject::new(code::INTERNAL_ERROR, format!("internal error: {m}")),
+            ),
+        };
+        let headers = match self {
+            Refusal::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
+            Refusal::Unauthorized => vec![("WWW-Authenticate", "Bearer".to_owned())],
+            Refusal::Unavailable(_) => vec![("Retry-After", RETRY_AFTER_SECS.to_string())],
+            _ => Vec::new(),
+        };
+        Answer {
+            status,
+            error,
+            headers,
+        }
+    }
+}
+
+/// The HTTP status of a 2026-07-28 answer carrying JSON-RPC error `code`: 404 for an unknown
+/// or removed method, 400 for the header, capability and version errors, 200 for any other
+/// (a tool's or backend's own error is a JSON-RPC answer, not an HTTP failure).
+pub fn rpc_status(error_code: i64) -> StatusCode {
+    match error_code {
+        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        code::HEADER_MISMATCH | code::MISSING_CAPABILITY | code::UNSUPPORTED_PROTOCOL_VERSION => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    }
+}
+
+/// A request refused before (or instead of) reaching the backend. Boxed: it travels in
+/// `Result`s on every path.
+#[derive(Debug, Clone)]
+pub struct HttpError(Box<Refused>);
+
+#[derive(Debug, Clone)]
+struct Refused {
+    refusal: Refusal,
+    id: Option<Id>,
 }
 
 impl HttpError {
-    /// An error with a status and a JSON-RPC code.
-    pub fn new(status: StatusCode, code: i64, message: impl Into<String>) -> Self {
-        Self(Box::new(Refusal {
-            status,
-            error: ErrorObject::new(code, message),
-            id: None,
-            allow: None,
-            retry_after: None,
-            header: None,
-        }))
-    }
-
-    /// An error with a status and a whole JSON-RPC error object.
-    pub fn rpc(status: StatusCode, error: ErrorObject) -> Self {
-        Self(Box::new(Refusal {
-            status,
-            error,
-            id: None,
-            allow: None,
-            retry_after: None,
-            header: None,
-        }))
-    }
-
-    /// Adds a header to the answer.
-    pub fn set_header(&mut self, name: &'static str, value: &'static str) {
-        self.0.header = Some((name, value));
-    }
-
-    /// The parts.
+    /// The refusal.
     pub fn refusal(&self) -> &Refusal {
-        &self.0
+        &self.0.refusal
     }
 
-    /// Echoes a request id.
+    /// Echoes a request id in the error body.
     pub fn with_id(mut self, id: Option<Id>) -> Self {
         self.0.id = id;
         self
     }
 
-    /// 400 with `-32600`.
+    /// [`Refusal::BadRequest`].
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, message)
+        Refusal::BadRequest(message.into()).into()
     }
 
-    /// 404: the session is unknown or was terminated.
+    /// [`Refusal::SessionNotFound`].
     pub fn session_not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            code::SESSION_NOT_FOUND,
-            "Session not found",
-        )
+        Refusal::SessionNotFound.into()
     }
 
-    /// 405 with `Allow`.
+    /// [`Refusal::MethodNotAllowed`].
     pub fn method_not_allowed(allow: &'static str) -> Self {
-        let mut e = Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            code::INVALID_REQUEST,
-            format!("Method not allowed; allowed: {allow}"),
-        );
-        e.0.allow = Some(allow);
-        e
+        Refusal::MethodNotAllowed { allow }.into()
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0.refusal.answer();
+        write!(f, "{}: {}", a.status, a.error)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+impl From<Refusal> for HttpError {
+    fn from(refusal: Refusal) -> Self {
+        Self(Box::new(Refused { refusal, id: None }))
+    }
+}
+
+impl From<BodyError> for HttpError {
+    fn from(e: BodyError) -> Self {
+        Refusal::Unreadable(e.to_error()).into()
     }
 }
 
 impl From<StateError> for HttpError {
     fn from(e: StateError) -> Self {
-        let mut err = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::INTERNAL_ERROR,
-            format!("temporarily unavailable: {e}"),
-        );
-        err.0.retry_after = Some(1);
-        err
+        let refusal = if e.is_retryable() {
+            Refusal::Unavailable(e.to_string())
+        } else {
+            Refusal::Internal(e.to_string())
+        };
+        refusal.into()
     }
 }
 
 impl ResponseError for HttpError {
     fn status_code(&self) -> StatusCode {
-        self.0.status
+        self.0.refusal.answer().status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let r = &self.0;
-        let mut resp = HttpResponse::build(r.status);
-        if let Some(allow) = r.allow {
-            resp.insert_header(("Allow", allow));
+        let answer = self.0.refusal.answer();
+        if answer.status.is_server_error() && answer.status != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(error = %answer.error, "refused a request with {}", answer.status);
         }
-        if let Some(h) = r.header {
+        let mut resp = HttpResponse::build(answer.status);
+        for h in answer.headers {
             resp.insert_header(h);
         }
-        if let Some(s) = r.retry_after {
-            resp.insert_header(("Retry-After", s.to_string()));
-        }
-        let body = Message::Response(Response::error(r.id.clone(), r.error.clone()));
+        let body = Message::Response(Response::error(self.0.id.clone(), answer.error));
         resp.content_type("application/json").body(body.to_json())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,11 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use switchyard_protocol::event_id::StreamId;
-use switchyard_protocol::jsonrpc::{self, Body, Message, Response, code};
+use switchyard_protocol::jsonrpc::{self, Body, Message, Response};
 use switchyard_protocol::method::Method;
 use switchyard_protocol::revision::Revision;
 use switchyard_protocol::sse::Event;
@@ -19,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::follow::{Follow, OnEnd};
-use super::{HttpError, NodeData};
+use super::{HttpError, NodeData, Refusal};
 use crate::dispatch::{self, dispatch};
 use crate::exchange::Out;
 use crate::node::Node;
@@ -29,11 +28,9 @@ use switchyard_protocol::envelope::BROADCAST;
 pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpError> {
     super::check_origin(&req, &node)?;
     if req.headers().contains_key("accept") && !super::accepts(&req).event_stream {
-        return Err(HttpError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            code::INVALID_REQUEST,
-            "Not Acceptable: Accept must list text/event-stream",
-        ));
+        return Err(
+            Refusal::NotAcceptable("Not Acceptable: Accept must list text/event-stream").into(),
+        );
     }
     let node = node.get_ref().clone();
     let id = Node::new_session_id();
@@ -84,8 +81,7 @@ pub async fn messages(
         return Err(HttpError::bad_request("Bad Request: sessionId is required"));
     };
     let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
-    let body = jsonrpc::classify(&bytes)
-        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
+    let body = jsonrpc::classify(&bytes)?;
     let session = node
         .sessions
         .get(&id)

@@ -23,18 +23,16 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use switchyard_protocol::headers::{self, Accepts};
-use switchyard_protocol::jsonrpc::code;
 use switchyard_protocol::revision::Revision;
 use switchyard_state::SessionRecord;
 use tokio::sync::mpsc;
 
-pub use error::HttpError;
+pub use error::{HttpError, Refusal};
 
 use crate::node::Node;
 
@@ -84,7 +82,7 @@ fn header<'a>(req: &'a HttpRequest, name: &HeaderName) -> Option<&'a str> {
 
 /// DNS-rebinding protection: the `Host` must be allowed, and a present `Origin` too.
 pub fn check_origin(req: &HttpRequest, node: &Node) -> Result<(), HttpError> {
-    let forbidden = |m: &str| HttpError::new(StatusCode::FORBIDDEN, code::INVALID_REQUEST, m);
+    let forbidden = |m: &str| HttpError::from(Refusal::Forbidden(m.to_owned()));
     let host = header(req, &header::HOST).unwrap_or("");
     if !node.hosts.allows_host(host) {
         return Err(forbidden("Forbidden: Host not allowed"));
@@ -110,22 +108,12 @@ pub fn check_json_body(req: &HttpRequest) -> Result<(), HttpError> {
     if header(req, &header::CONTENT_TYPE).is_some_and(headers::is_json_content_type) {
         return Ok(());
     }
-    Err(HttpError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        code::INVALID_REQUEST,
-        "Unsupported Media Type: Content-Type must be application/json",
-    ))
+    Err(Refusal::UnsupportedMediaType.into())
 }
 
 /// Reads the body, refusing more than the configured limit with 413.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, HttpError> {
-    let too_large = || {
-        HttpError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            code::INVALID_REQUEST,
-            format!("Payload Too Large: the limit is {limit} bytes"),
-        )
-    };
+    let too_large = || HttpError::from(Refusal::TooLarge { limit });
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {

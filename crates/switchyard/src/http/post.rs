@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use switchyard_protocol::event_id::{EventId, StreamId};
-use switchyard_protocol::jsonrpc::{self, Body, Id, Message, Request, Response, code};
+use switchyard_protocol::jsonrpc::{self, Body, Id, Message, Request, Response};
 use switchyard_protocol::method::Method;
 use switchyard_protocol::revision::Revision;
 use switchyard_protocol::sse::Event;
@@ -15,7 +14,7 @@ use switchyard_state::{SessionRecord, Transport};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{HttpError, NodeData, SESSION_HEADER};
+use super::{HttpError, NodeData, Refusal, SESSION_HEADER};
 use crate::config::ResponseMode;
 use crate::dispatch::{self, dispatch};
 use crate::exchange::Out;
@@ -30,16 +29,14 @@ pub async fn handle(
     super::check_origin(&req, &node)?;
     let accepts = super::accepts(&req);
     if !(accepts.json && accepts.event_stream) {
-        return Err(HttpError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            code::INVALID_REQUEST,
+        return Err(Refusal::NotAcceptable(
             "Not Acceptable: Accept must list both application/json and text/event-stream",
-        ));
+        )
+        .into());
     }
     super::check_json_body(&req)?;
     let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
-    let body = jsonrpc::classify(&bytes)
-        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.to_error().code, e.to_string()))?;
+    let body = jsonrpc::classify(&bytes)?;
     if super::stateless::is_stateless(&req, &body) {
         return super::stateless::handle(&req, &node, body).await;
     }

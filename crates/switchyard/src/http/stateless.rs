@@ -19,7 +19,7 @@ use switchyard_protocol::sse::Event;
 use switchyard_protocol::stateless::{self, RequestMeta};
 use tokio::sync::mpsc;
 
-use super::{HttpError, VERSION_HEADER};
+use super::{HttpError, Refusal, VERSION_HEADER};
 use crate::exchange::level_rank;
 use crate::mrtr::MrtrPeer;
 use crate::node::Node;
@@ -77,16 +77,13 @@ fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a [u8]> {
     req.headers().get(name).map(|v| v.as_bytes())
 }
 
-fn reject(status: StatusCode, id: &Id, error: ErrorObject) -> HttpError {
-    HttpError::rpc(status, error).with_id(Some(id.clone()))
+/// A refusal with the JSON-RPC error `error` (its code decides the status).
+fn reject(id: &Id, error: ErrorObject) -> HttpError {
+    HttpError::from(Refusal::Rpc(error)).with_id(Some(id.clone()))
 }
 
 fn mismatch(id: &Id, message: impl Into<String>) -> HttpError {
-    reject(
-        StatusCode::BAD_REQUEST,
-        id,
-        stateless::header_mismatch(message),
-    )
+    reject(id, stateless::header_mismatch(message))
 }
 
 /// Handles a stateless POST.
@@ -119,11 +116,9 @@ pub async fn handle(
             discover(node),
         ))),
         Some(Method::SubscriptionsListen) => Ok(super::listen::listen(node, r)),
-        Some(m) if REMOVED.contains(&m) => Err(reject(
-            StatusCode::NOT_FOUND,
-            &r.id,
-            ErrorObject::method_not_found(m.as_str()),
-        )),
+        Some(m) if REMOVED.contains(&m) => {
+            Err(reject(&r.id, ErrorObject::method_not_found(m.as_str())))
+        }
         _ => Ok(run(node.clone(), r, meta).await),
     }
 }
@@ -135,8 +130,7 @@ async fn validate(req: &HttpRequest, node: &Node, r: &Request) -> Result<Request
     let Some(header_version) = header_str(req, VERSION_HEADER) else {
         return Err(mismatch(id, "MCP-Protocol-Version header is required"));
     };
-    let meta = RequestMeta::from_params(r.params.as_ref())
-        .map_err(|e| reject(StatusCode::BAD_REQUEST, id, e))?;
+    let meta = RequestMeta::from_params(r.params.as_ref()).map_err(|e| reject(id, e))?;
     if header_version != meta.protocol_version.as_bytes() {
         return Err(mismatch(
             id,
@@ -152,7 +146,7 @@ async fn validate(req: &HttpRequest, node: &Node, r: &Request) -> Result<Request
             "supported": supported_versions(),
             "requested": meta.protocol_version,
         }));
-        return Err(reject(StatusCode::BAD_REQUEST, id, e));
+        return Err(reject(id, e));
     }
     match header_str(req, "mcp-method") {
         None => return Err(mismatch(id, "Mcp-Method header is required")),
@@ -236,18 +230,8 @@ fn discover(node: &Node) -> Value {
 
 fn json_response(resp: &Response) -> HttpResponse {
     let status = match &resp.outcome {
-        Err(e) if e.code == code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
-        Err(e)
-            if matches!(
-                e.code,
-                code::HEADER_MISMATCH
-                    | code::MISSING_CAPABILITY
-                    | code::UNSUPPORTED_PROTOCOL_VERSION
-            ) =>
-        {
-            StatusCode::BAD_REQUEST
-        }
-        _ => StatusCode::OK,
+        Err(e) => super::error::rpc_status(e.code),
+        Ok(_) => StatusCode::OK,
     };
     HttpResponse::build(status)
         .content_type("application/json")

@@ -11,16 +11,14 @@
 //! dropped connection that the server has not noticed yet never blocks a reconnect (no
 //! 409), and never receives, or appends, what belongs to its successor.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use switchyard_protocol::event_id::{EventId, StreamId};
-use switchyard_protocol::jsonrpc::code;
 use switchyard_protocol::revision::Revision;
 use switchyard_protocol::sse::Event;
 use switchyard_state::{ReplayError, SessionPatch, SessionRecord};
 
 use super::follow::{Follow, OnEnd, Owner};
-use super::{HttpError, NodeData};
+use super::{HttpError, NodeData, Refusal};
 use crate::node::Node;
 use switchyard_protocol::envelope::{BROADCAST, Envelope};
 
@@ -29,11 +27,9 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     super::check_origin(&req, &node)?;
     super::refuse_stateless(&req)?;
     if !super::accepts(&req).event_stream {
-        return Err(HttpError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            code::INVALID_REQUEST,
-            "Not Acceptable: Accept must list text/event-stream",
-        ));
+        return Err(
+            Refusal::NotAcceptable("Not Acceptable: Accept must list text/event-stream").into(),
+        );
     }
     super::version_header(&req)?;
     let session = super::session(&req, &node).await?;
@@ -88,11 +84,7 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
 
 /// 410: the events after the client's `Last-Event-ID` are gone.
 fn gone() -> HttpError {
-    HttpError::new(
-        StatusCode::GONE,
-        code::INVALID_REQUEST,
-        "Gone: the events after this Last-Event-ID are no longer available",
-    )
+    Refusal::Gone.into()
 }
 
 /// Makes a new connection the owner of the session's standalone stream `stream`: in the log
