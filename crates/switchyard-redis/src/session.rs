@@ -2,7 +2,7 @@
 //! decoded records validated by the hash's version on every read.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -73,16 +73,19 @@ const SUB_PREFIX: &str = "sub:";
 ///   three quarters of the TTL never expires, and one left alone expires within the TTL.
 /// - `create` and `update` are one Lua script each, so a patch is atomic with respect to
 ///   every other patch of the session, on any node; `delete` is one `DEL`.
-/// - The cache holds at most [`crate::RedisOptions::session_cache`] records (an arbitrary
-///   one is dropped to make room); a session not in it costs a full read, nothing more.
+/// - The cache holds at most [`crate::RedisOptions::session_cache`] records (`quick_cache`:
+///   sharded, S3-FIFO eviction, so a session read once does not push out the ones read all
+///   the time); a session not in it costs a full read, nothing more.
 /// - A clone is another handle on the same connections and the same cache.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     core: Arc<Core>,
-    cache: Arc<Mutex<HashMap<String, Cached>>>,
+    /// `None` when `session_cache` is 0.
+    cache: Option<Arc<quick_cache::sync::Cache<String, Cached>>>,
 }
 
 /// A decoded record, the version it was read at, and when this node last refreshed its TTL.
+#[derive(Clone)]
 struct Cached {
     version: String,
     record: Arc<SessionRecord>,
@@ -99,40 +102,30 @@ impl std::fmt::Debug for RedisSessionStore {
 
 impl RedisSessionStore {
     pub(crate) fn new(core: Arc<Core>) -> Self {
-        Self {
-            core,
-            cache: Arc::default(),
-        }
+        let limit = core.options.session_cache;
+        let cache = (limit > 0).then(|| Arc::new(quick_cache::sync::Cache::new(limit)));
+        Self { core, cache }
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    fn cached(&self, id: &str) -> Option<Cached> {
+        self.cache.as_ref()?.get(id)
     }
 
     fn forget(&self, id: &str) {
-        self.cache().remove(id);
+        if let Some(cache) = &self.cache {
+            cache.remove(id);
+        }
     }
 
     fn remember(&self, id: &str, version: String, record: Arc<SessionRecord>, now: Instant) {
-        let limit = self.core.options.session_cache;
-        if limit == 0 {
-            return;
-        }
-        let mut cache = self.cache();
-        if cache.len() >= limit && !cache.contains_key(id) {
-            let victim = cache.keys().next().cloned();
-            if let Some(victim) = victim {
-                cache.remove(&victim);
-            }
-        }
-        cache.insert(
-            id.to_owned(),
-            Cached {
+        if let Some(cache) = &self.cache {
+            let entry = Cached {
                 version,
                 record,
                 refreshed: now,
-            },
-        );
+            };
+            cache.insert(id.to_owned(), entry);
+        }
     }
 }
 
@@ -275,11 +268,9 @@ impl SessionStore for RedisSessionStore {
     async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, StateError> {
         let ttl = self.core.ttl_ms();
         let now = Instant::now();
-        let cached = self.cache().get(id).map(|c| {
+        if let Some(c) = self.cached(id) {
             let due = now.duration_since(c.refreshed) >= Duration::from_millis(ttl / 4);
-            (c.version.clone(), due)
-        });
-        if let Some((version, due)) = cached {
+            let version = c.version.clone();
             let key = keys::session(id);
             let current: Option<String> = self
                 .core
@@ -294,16 +285,14 @@ impl SessionStore for RedisSessionStore {
                 })
                 .await?;
             if current.as_deref() == Some(version.as_str()) {
-                let mut cache = self.cache();
-                if let Some(c) = cache.get_mut(id).filter(|c| c.version == version) {
-                    if due {
-                        c.refreshed = now;
-                    }
-                    return Ok(Some(c.record.clone()));
+                if due {
+                    // A concurrent read may have cached a newer version meanwhile; putting
+                    // this one back only costs that read's successor a full read.
+                    self.remember(id, version, c.record.clone(), now);
                 }
+                return Ok(Some(c.record));
             }
-            // Changed, gone, or dropped from the cache meanwhile: read the whole record
-            // (one more round trip, once per change).
+            // Changed or gone: read the whole record (one more round trip, once per change).
         }
         let key = keys::session(id);
         let (mut fields,): (HashMap<String, String>,) = self

@@ -48,12 +48,49 @@ pub struct Node {
     /// Change notices from the backend, fanned out to every node (shared by all requests).
     pub changes: Arc<dyn Changes>,
     /// The `x-mcp-header` annotations of the backend's tools, by tool name.
-    param_headers: tokio::sync::RwLock<Option<ParamHeaders>>,
+    tool_headers: Arc<ToolHeaders>,
     /// What is wrong with the state backend's setup, found at start (for `/readyz`).
     pub warnings: Vec<String>,
 }
 
 type ParamHeaders = HashMap<String, Vec<(String, Vec<String>)>>;
+
+/// The `Mcp-Param-*` headers each tool declares, from the backend's `tools/list`: read on
+/// first use, forgotten when this node broadcasts `tools/list_changed` (its backend's own, or
+/// one sent through the push API) and once `stateless.list_ttl_ms` has passed (a change only
+/// another node heard of). A failed read is not kept: the next request reads again.
+#[derive(Debug, Default)]
+pub struct ToolHeaders {
+    read: std::sync::RwLock<Option<(tokio::time::Instant, Arc<ParamHeaders>)>>,
+}
+
+impl ToolHeaders {
+    fn fresh(&self, ttl: std::time::Duration) -> Option<Arc<ParamHeaders>> {
+        let read = self
+            .read
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, map) = read.as_ref()?;
+        (at.elapsed() < ttl).then(|| map.clone())
+    }
+
+    fn keep(&self, map: Arc<ParamHeaders>) {
+        let mut read = self
+            .read
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *read = Some((tokio::time::Instant::now(), map));
+    }
+
+    /// Forgets what was read: the next request reads `tools/list` again.
+    pub fn invalidate(&self) {
+        let mut read = self
+            .read
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *read = None;
+    }
+}
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -146,10 +183,15 @@ impl Node {
         } else {
             config.node_id.clone()
         };
+        let tool_headers = Arc::new(ToolHeaders::default());
         Arc::new(Node {
             id,
             inflight: std::sync::Mutex::default(),
-            changes: Arc::new(BusChanges::new(bus.clone(), log.clone())),
+            changes: Arc::new(BusChanges::new(
+                bus.clone(),
+                log.clone(),
+                tool_headers.clone(),
+            )),
             config,
             backend,
             sessions,
@@ -158,24 +200,31 @@ impl Node {
             hosts,
             origins,
             sealer,
-            param_headers: tokio::sync::RwLock::new(None),
+            tool_headers,
             warnings: Vec::new(),
         })
     }
 
     /// The `Mcp-Param-*` headers a tool declares (header name, path of its value), from the
-    /// backend's `tools/list`, read once.
+    /// backend's `tools/list` ([`ToolHeaders`] says for how long).
     pub async fn param_headers(&self, tool: &str) -> Vec<(String, Vec<String>)> {
-        if let Some(map) = self.param_headers.read().await.as_ref() {
-            return map.get(tool).cloned().unwrap_or_default();
-        }
-        let map = self.read_param_headers().await;
-        let found = map.get(tool).cloned().unwrap_or_default();
-        *self.param_headers.write().await = Some(map);
-        found
+        let ttl = std::time::Duration::from_millis(self.config.stateless.list_ttl_ms);
+        let map = match self.tool_headers.fresh(ttl) {
+            Some(map) => map,
+            None => match self.read_param_headers().await {
+                Some(map) => {
+                    let map = Arc::new(map);
+                    self.tool_headers.keep(map.clone());
+                    map
+                }
+                None => return Vec::new(),
+            },
+        };
+        map.get(tool).cloned().unwrap_or_default()
     }
 
-    async fn read_param_headers(&self) -> ParamHeaders {
+    /// The tools' headers; `None` when `tools/list` failed.
+    async fn read_param_headers(&self) -> Option<ParamHeaders> {
         let list = Request::new(Id::String("sy-tools".into()), Method::ToolsList, None);
         let view = SessionView {
             protocol_version: switchyard_protocol::stateless::VERSION.into(),
@@ -183,22 +232,27 @@ impl Node {
         };
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let ctx = Context::new(view, tx, Arc::new(NoPeer), Arc::new(NoChanges));
-        let Ok(result) = self.backend.handle(list, ctx).await else {
-            return ParamHeaders::new();
+        let result = match self.backend.handle(list, ctx).await {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::warn!(error = %e, "tools/list failed; Mcp-Param-* headers unchecked for now");
+                return None;
+            }
         };
         let tools = result
             .get("tools")
             .and_then(|t| t.as_array())
             .cloned()
             .unwrap_or_default();
-        tools
+        let map = tools
             .iter()
             .filter_map(|t| {
                 let name = t.get("name")?.as_str()?.to_owned();
                 let headers = switchyard_protocol::stateless::param_headers(t.get("inputSchema")?);
                 Some((name, headers))
             })
-            .collect()
+            .collect();
+        Some(map)
     }
 
     /// A fresh session id: 128 bits from the OS-seeded CSPRNG, as 32 hex digits.
@@ -244,7 +298,7 @@ impl Node {
     /// Logs a broadcast and publishes it to every node: each session's standalone stream
     /// applies it once (see `http/stream.rs`).
     pub async fn broadcast(&self, notice: Envelope) -> Result<u64, StateError> {
-        broadcast(&*self.log, &*self.bus, notice).await
+        broadcast(&*self.log, &*self.bus, &self.tool_headers, notice).await
     }
 
     /// Marks a stream finished, in the log and for resumers.
@@ -261,8 +315,17 @@ impl Node {
     }
 }
 
-/// Logs `notice` as a broadcast, then publishes it on [`BROADCAST`] with its number.
-async fn broadcast(log: &dyn EventLog, bus: &dyn Bus, notice: Envelope) -> Result<u64, StateError> {
+/// Logs `notice` as a broadcast, then publishes it on [`BROADCAST`] with its number; a
+/// `tools/list_changed` also makes this node read the tools' headers again.
+async fn broadcast(
+    log: &dyn EventLog,
+    bus: &dyn Bus,
+    tools: &ToolHeaders,
+    notice: Envelope,
+) -> Result<u64, StateError> {
+    if matches!(&notice, Envelope::ListChanged { kind } if kind == "tools") {
+        tools.invalidate();
+    }
     let seq = log
         .broadcast(&String::from_utf8_lossy(&notice.to_bytes()))
         .await?;
@@ -299,18 +362,19 @@ fn eviction_warning(policy: Option<&str>) -> Option<String> {
 pub struct BusChanges {
     bus: Arc<dyn Bus>,
     log: Arc<dyn EventLog>,
+    tools: Arc<ToolHeaders>,
 }
 
 impl BusChanges {
-    /// Wraps the node's bus and log.
-    pub fn new(bus: Arc<dyn Bus>, log: Arc<dyn EventLog>) -> Self {
-        Self { bus, log }
+    /// Wraps the node's bus and log, and its cache of the tools' headers.
+    pub fn new(bus: Arc<dyn Bus>, log: Arc<dyn EventLog>, tools: Arc<ToolHeaders>) -> Self {
+        Self { bus, log, tools }
     }
 
     fn publish(&self, env: Envelope) {
-        let (bus, log) = (self.bus.clone(), self.log.clone());
+        let (bus, log, tools) = (self.bus.clone(), self.log.clone(), self.tools.clone());
         tokio::spawn(async move {
-            if let Err(e) = broadcast(&*log, &*bus, env).await {
+            if let Err(e) = broadcast(&*log, &*bus, &tools, env).await {
                 tracing::warn!(error = %e, "could not broadcast a change notice");
             }
         });
@@ -344,3 +408,6 @@ pub(crate) async fn next_delivery(
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests;
