@@ -408,7 +408,11 @@ mod tests {
             cfg.host_policy(),
             HostPolicy::Configured(vec!["mcp.example.com".into()])
         );
-        assert!(cfg.notes()[0].contains("mcp.example.com"), "{:?}", cfg.notes());
+        assert!(
+            cfg.notes()[0].contains("mcp.example.com"),
+            "{:?}",
+            cfg.notes()
+        );
     }
 
     #[test]

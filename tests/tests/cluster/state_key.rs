@@ -109,7 +109,6 @@ async fn nodes_without_a_configured_key_share_one_through_redis() {
     };
     assert!(stored.len() >= 32, "a short shared key: {stored:?}");
 
-
     // A node given its own key uses it, not the shared one: it refuses the others' states.
     let own = Node::builder("everything")
         .arg("--redis-url")

@@ -11,10 +11,7 @@ use crate::support::{Wire, error_code, initialize_body};
 const INVALID_REQUEST: i64 = -32600;
 
 /// `initialize` with `Host: host`: the status, the JSON-RPC code and the body.
-async fn initialize_as(
-    wire: &Wire,
-    host: &str,
-) -> (StatusCode, Option<i64>, serde_json::Value) {
+async fn initialize_as(wire: &Wire, host: &str) -> (StatusCode, Option<i64>, serde_json::Value) {
     let response = wire
         .post(&initialize_body("2025-11-25"))
         .header(HOST, host)
