@@ -136,7 +136,10 @@ async fn every_readme_example_runs_as_written() {
             );
         }
         match example.how {
-            How::NotRun(_) => continue,
+            How::NotRun(reason) => {
+                println!("{at}: not run: {reason}");
+                continue;
+            }
             How::Server => {
                 // One node (or pair) at a time, as a reader stops the last with Ctrl-C.
                 servers.clear();
