@@ -22,9 +22,17 @@ pub struct ClusterBuilder {
     nodes: usize,
     backend: String,
     env: Vec<(String, String)>,
+    state_key: bool,
 }
 
 impl ClusterBuilder {
+    /// Starts the nodes without [`STATE_KEY`]: they must agree on a `requestState` key
+    /// through Redis by themselves.
+    pub fn without_state_key(mut self) -> Self {
+        self.state_key = false;
+        self
+    }
+
     /// Sets an environment variable on every node (e.g. `SWITCHYARD__HTTP__KEEP_ALIVE_SECS`).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
@@ -51,8 +59,10 @@ impl ClusterBuilder {
                 .arg("--redis-url")
                 .arg(redis.url())
                 .env("SWITCHYARD__NODE_ID", &id)
-                .env("SWITCHYARD__ADMIN__TOKEN", ADMIN_TOKEN)
-                .env("SWITCHYARD__STATELESS__STATE_KEY", STATE_KEY);
+                .env("SWITCHYARD__ADMIN__TOKEN", ADMIN_TOKEN);
+            if self.state_key {
+                builder = builder.env("SWITCHYARD__STATELESS__STATE_KEY", STATE_KEY);
+            }
             for (k, v) in &self.env {
                 builder = builder.env(k, v);
             }
@@ -102,6 +112,7 @@ impl Cluster {
             nodes,
             backend: backend.to_owned(),
             env: Vec::new(),
+            state_key: true,
         }
     }
 

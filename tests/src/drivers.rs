@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use crate::paths::interop_dir;
+use crate::paths::{interop_dir, node_bin_dir, path_with_node};
 
 /// A driver's whole run, including its SDK's reconnection back-off.
 pub const DRIVER_DEADLINE: Duration = Duration::from_secs(120);
@@ -124,7 +124,7 @@ pub fn early_ts_driver() -> Command {
     )
 }
 
-/// `node <script>` in `tests/interop/ts`, once `package` (`what`, for the message) is there.
+/// The pinned `node <script>` in `tests/interop/ts`, once `package` (`what`, for the message) is there.
 fn node_driver(package: &str, what: &str, script: &str) -> Command {
     node_driver_in("ts", package, what, script)
 }
@@ -139,7 +139,11 @@ fn node_driver_in(dir: &str, package: &str, what: &str, script: &str) -> Command
         "{what} is not installed: run scripts/test, or `npm ci` in {}",
         dir.display()
     );
-    let mut cmd = Command::new("node");
-    cmd.current_dir(&dir).arg(script);
+    // The pinned Node 22 of `tests/node`: the SDKs need Node 20 or newer, and Debian's
+    // `nodejs` may be older.
+    let mut cmd = Command::new(node_bin_dir().join("node"));
+    cmd.current_dir(&dir)
+        .env("PATH", path_with_node())
+        .arg(script);
     cmd
 }

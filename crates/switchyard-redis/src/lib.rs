@@ -56,6 +56,7 @@
 //! | `sy:l:{<session>}:p:<stream>` | string | a request stream's producer lease (`SET … PX`) |
 //! | `sy:{b}` / `sy:{b}:n` | stream / string | the broadcast log (entry id `<n>-0`, field `d`) and its counter |
 //! | `sy:c:<channel>` | pub/sub channel | a bus channel: `sy:c:<principal>:<session>` per session, `sy:c:sy:broadcast` for all nodes |
+//! | `sy:state_key` | string | the `requestState` key nodes share when none is configured: set once by the first node (`SET NX`), read by every node at start ([`RedisState::shared_state_key`]); no expiry |
 //!
 //! Session hash fields: `principal`, `transport` (`streamable_http` / `http_sse`),
 //! `protocol_version`, `client_info` and `client_capabilities` (JSON), `initialized`
@@ -103,17 +104,30 @@ pub use session::RedisSessionStore;
 
 use crate::conn::Connections;
 use crate::core::Core;
+use switchyard_state::StateError;
 
 /// One node's connection to Redis, with the three state implementations on it.
 ///
 /// A clone shares everything. The bus (and its subscriber connection) lives until the last
 /// [`RedisBus`] handle, here or handed out, is dropped.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RedisState {
     sessions: RedisSessionStore,
     log: RedisEventLog,
     bus: RedisBus,
     policy: Option<String>,
+    core: Arc<Core>,
+}
+
+impl std::fmt::Debug for RedisState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisState")
+            .field("sessions", &self.sessions)
+            .field("log", &self.log)
+            .field("bus", &self.bus)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RedisState {
@@ -141,6 +155,7 @@ impl RedisState {
             log: RedisEventLog::new(Arc::clone(&core)),
             bus,
             policy,
+            core,
         })
     }
 
@@ -165,6 +180,31 @@ impl RedisState {
     /// The bus.
     pub fn bus(&self) -> &RedisBus {
         &self.bus
+    }
+
+    /// The `requestState` key every node on this Redis shares when none is configured:
+    /// `candidate` is stored under `sy:state_key` unless a key is there already (`SET NX`),
+    /// and the stored key is returned — so the first node to start picks it and every other
+    /// node, now or later, reads the same one. The key has no expiry: with AOF and
+    /// `noeviction` it lives as long as the data. A Redis that lost it gets a new one from
+    /// the next node to start; nodes started before keep theirs until restarted (set
+    /// `stateless.state_key` to rule that out).
+    pub async fn shared_state_key(&self, candidate: &str) -> Result<String, StateError> {
+        let candidate = candidate.to_owned();
+        self.core
+            .run("read the shared requestState key", |mut c| async move {
+                let (_, key): (Option<String>, Option<String>) = redis::pipe()
+                    .cmd("SET")
+                    .arg(keys::STATE_KEY)
+                    .arg(&candidate)
+                    .arg("NX")
+                    .cmd("GET")
+                    .arg(keys::STATE_KEY)
+                    .query_async(&mut c)
+                    .await?;
+                Ok(key.unwrap_or(candidate))
+            })
+            .await
     }
 
     /// The three implementations, by value.

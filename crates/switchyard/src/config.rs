@@ -130,12 +130,40 @@ pub struct HttpConfig {
     pub keep_alive_secs: u64,
     /// The `retry:` (ms) sent before the server closes a stream early. Default 1000.
     pub sse_retry_ms: u64,
-    /// Hosts accepted in the `Host` header (names or IP literals, any port); `*` for any.
-    /// Default: the loopback names `localhost`, `127.0.0.1`, `[::1]`.
-    pub allowed_hosts: Vec<String>,
+    /// Hosts accepted in the `Host` header (names or IP literals, any port); `*` for any
+    /// (`SWITCHYARD__HTTP__ALLOWED_HOSTS`, comma-separated). Unset (the default): see
+    /// [`Config::host_policy`] — the loopback names `localhost`, `127.0.0.1`, `[::1]` when
+    /// [`Config::bind`] is a loopback address, any host otherwise.
+    pub allowed_hosts: Option<Vec<String>>,
     /// Hosts accepted in a present `Origin` header; `*` for any. A present, disallowed
     /// `Origin` gets 403. Default: the loopback names.
     pub allowed_origins: Vec<String>,
+}
+
+/// Which `Host` headers a node accepts, and why (see [`Config::host_policy`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPolicy {
+    /// `http.allowed_hosts` was set: exactly these (`*` in it allows any).
+    Configured(Vec<String>),
+    /// Unset, and the node binds a loopback address: the loopback names only. A server
+    /// reachable only from this machine is what DNS rebinding attacks, so its `Host` is
+    /// checked.
+    Loopback,
+    /// Unset, and the node binds another address (e.g. `0.0.0.0` behind a balancer): any
+    /// `Host`. Such a node is reached under names the configuration cannot guess; set
+    /// `http.allowed_hosts` to restrict them.
+    Any,
+}
+
+impl HostPolicy {
+    /// The allow-list entries this policy stands for.
+    pub fn entries(&self) -> Vec<String> {
+        match self {
+            HostPolicy::Configured(hosts) => hosts.clone(),
+            HostPolicy::Loopback => loopback(),
+            HostPolicy::Any => vec!["*".to_owned()],
+        }
+    }
 }
 
 /// Session settings.
@@ -192,7 +220,7 @@ impl Default for HttpConfig {
             response_mode: ResponseMode::Json,
             keep_alive_secs: 15,
             sse_retry_ms: 1000,
-            allowed_hosts: loopback(),
+            allowed_hosts: None,
             allowed_origins: loopback(),
         }
     }
@@ -271,6 +299,54 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The `Host` allow-list in force: `http.allowed_hosts` when set; otherwise the loopback
+    /// names for a loopback [`Config::bind`], and any host for any other bind address.
+    pub fn host_policy(&self) -> HostPolicy {
+        if let Some(hosts) = &self.http.allowed_hosts {
+            return HostPolicy::Configured(hosts.clone());
+        }
+        match self.bind.parse::<std::net::SocketAddr>() {
+            Ok(addr) if addr.ip().is_loopback() => HostPolicy::Loopback,
+            Ok(_) => HostPolicy::Any,
+            // `validate` refuses such a bind; stay strict if asked anyway.
+            Err(_) => HostPolicy::Loopback,
+        }
+    }
+
+    /// What the node derives from this configuration beyond the values themselves, one
+    /// sentence each: printed by `switchyard config check` and logged at start.
+    pub fn notes(&self) -> Vec<String> {
+        let hosts = match self.host_policy() {
+            HostPolicy::Configured(hosts) => format!(
+                "http.allowed_hosts is set: the Host header must name one of {}",
+                hosts.join(", ")
+            ),
+            HostPolicy::Loopback => format!(
+                "http.allowed_hosts is not set and bind {} is a loopback address: the Host \
+                 header must name localhost, 127.0.0.1 or [::1] (set http.allowed_hosts, \
+                 SWITCHYARD__HTTP__ALLOWED_HOSTS, to allow other names)",
+                self.bind
+            ),
+            HostPolicy::Any => format!(
+                "http.allowed_hosts is not set and bind {} is not a loopback address: any \
+                 Host header is accepted (set http.allowed_hosts, \
+                 SWITCHYARD__HTTP__ALLOWED_HOSTS, to restrict it)",
+                self.bind
+            ),
+        };
+        let key = if !self.stateless.state_key.is_empty() {
+            "stateless.state_key is set: requestState is sealed with it (every node needs the \
+             same value)"
+        } else if !self.redis.url.is_empty() {
+            "stateless.state_key is not set: nodes on this Redis share the key stored in \
+             sy:state_key (created by the first node to start)"
+        } else {
+            "stateless.state_key is not set and state is in memory: a random key for this \
+             process (fine for one node)"
+        };
+        vec![hosts, key.to_owned()]
+    }
+
     /// Checks ranges and names after loading.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
@@ -319,6 +395,27 @@ mod tests {
     }
 
     #[test]
+    fn the_host_allow_list_follows_the_bind_address_unless_set() {
+        let mut cfg = Config::default();
+        assert_eq!(cfg.host_policy(), HostPolicy::Loopback);
+        cfg.bind = "[::1]:0".into();
+        assert_eq!(cfg.host_policy(), HostPolicy::Loopback);
+        cfg.bind = "0.0.0.0:8080".into();
+        assert_eq!(cfg.host_policy(), HostPolicy::Any);
+        assert_eq!(cfg.host_policy().entries(), ["*"]);
+        cfg.http.allowed_hosts = Some(vec!["mcp.example.com".into()]);
+        assert_eq!(
+            cfg.host_policy(),
+            HostPolicy::Configured(vec!["mcp.example.com".into()])
+        );
+        assert!(
+            cfg.notes()[0].contains("mcp.example.com"),
+            "{:?}",
+            cfg.notes()
+        );
+    }
+
+    #[test]
     fn file_values_are_read_and_validated() {
         let dir = std::env::temp_dir().join(format!("sy-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -331,6 +428,9 @@ mod tests {
         let cfg = Config::load(Some(&path), &Overrides::default()).expect("load");
         assert_eq!(cfg.http.response_mode, ResponseMode::Sse);
         assert_eq!(cfg.redis.session_cache, 5);
+        std::fs::write(&path, "[http]\nallowed_hosts = [\"a.example\"]\n").expect("write");
+        let cfg = Config::load(Some(&path), &Overrides::default()).expect("load");
+        assert_eq!(cfg.http.allowed_hosts, Some(vec!["a.example".to_owned()]));
         std::fs::write(&path, "backend = \"nope\"\n").expect("write");
         assert!(Config::load(Some(&path), &Overrides::default()).is_err());
         std::fs::write(&path, "[http]\nno_such_key = 1\n").expect("write");

@@ -1,6 +1,6 @@
 //! The `switchyard` command.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 
@@ -60,8 +60,12 @@ enum ConfigCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Colours only for a person at a terminal: logs piped to a file or a collector stay
+    // plain text. `NO_COLOR` (any value) turns them off there too.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -71,7 +75,13 @@ fn main() -> anyhow::Result<()> {
             command: ConfigCommand::Check { config },
         } => {
             let cfg = Config::load(config.as_deref(), &Overrides::default())?;
-            println!("{}", serde_json::to_string_pretty(&cfg)?);
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", serde_json::to_string_pretty(&cfg)?)?;
+            out.flush()?;
+            // What follows from the values, on stderr so that stdout stays JSON.
+            for note in cfg.notes() {
+                eprintln!("note: {note}");
+            }
             Ok(())
         }
         Command::Serve {
@@ -98,6 +108,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let node = switchyard::Node::build(cfg).await?;
     tracing::info!(%addr, backend = %node.config.backend, "switchyard node starting");
+    for note in node.config.notes() {
+        tracing::info!("{note}");
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;

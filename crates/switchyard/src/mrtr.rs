@@ -175,6 +175,11 @@ impl StateSealer {
         Self { key, ttl_ms }
     }
 
+    /// How long the states it mints stay valid, in milliseconds.
+    pub fn ttl_ms(&self) -> u64 {
+        self.ttl_ms
+    }
+
     fn mac(&self, payload: &[u8]) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));

@@ -22,6 +22,12 @@ use switchyard_protocol::envelope::{BROADCAST, Envelope};
 /// and backfills from the event log, losing nothing.
 const BUS_CAPACITY: usize = 16;
 
+/// A fresh `requestState` key: 256 bits from the OS-seeded CSPRNG, as 64 hex digits.
+fn random_key() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Everything a request handler needs, shared by all workers of a node.
 pub struct Node {
     /// The configuration the node was started with.
@@ -130,6 +136,18 @@ impl Node {
         let warnings = eviction_warning(state.eviction_policy())
             .into_iter()
             .collect();
+        // Nodes sharing a Redis share a `requestState` key without configuration: the first
+        // one to start stores its random key, the others read it. An explicit key wins.
+        let shared_key = if config.stateless.state_key.is_empty() {
+            Some(
+                state
+                    .shared_state_key(&random_key())
+                    .await
+                    .map_err(switchyard_redis::ConnectError::State)?,
+            )
+        } else {
+            None
+        };
         let (sessions, log, bus) = state.into_parts();
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
         let mut node = Node::new(
@@ -141,6 +159,9 @@ impl Node {
         );
         if let Some(n) = Arc::get_mut(&mut node) {
             n.warnings = warnings;
+            if let Some(key) = shared_key {
+                n.sealer = StateSealer::new(key.into_bytes(), n.sealer.ttl_ms());
+            }
         }
         Ok(node)
     }
@@ -168,11 +189,10 @@ impl Node {
         log: Arc<dyn EventLog>,
         bus: Arc<dyn Bus>,
     ) -> Arc<Node> {
-        let hosts = HostAllowList::new(&config.http.allowed_hosts);
+        let hosts = HostAllowList::new(config.host_policy().entries());
         let origins = HostAllowList::new(&config.http.allowed_origins);
         let key = if config.stateless.state_key.is_empty() {
-            let k: [u8; 32] = rand::rng().random();
-            k.to_vec()
+            random_key().into_bytes()
         } else {
             config.stateless.state_key.as_bytes().to_vec()
         };

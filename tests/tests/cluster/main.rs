@@ -12,6 +12,8 @@
 //!   another node takes the stream alone, a lost log is told (410) and never reuses an id,
 //!   a stream whose node died ends with a JSON-RPC error.
 //! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
+//! - `state_key`: nodes with no configured `stateless.state_key` share one through Redis,
+//!   so a 2026-07-28 retry may land on any node; a configured key still wins.
 //! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
 //! - `conformance`: both conformance requirement sets through the balancer, run and judged
 //!   as against one node ([`switchyard_tests::conformance`]).
@@ -30,4 +32,5 @@ mod pusher;
 mod raw_publish;
 mod raw_stream;
 mod redis_restart;
+mod state_key;
 mod support;

@@ -4,6 +4,8 @@
 //!
 //! - `support`: a raw client (initialize, requests in a session, JSON-or-SSE answers).
 //! - `rejections`: every malformed or disallowed request gets its precise status and code.
+//! - `hosts`: the `Host` allow-list: loopback names on a loopback bind, any host elsewhere
+//!   unless set, and a 403 that names the setting.
 //! - `sessions`: notifications, DELETE, batches per revision.
 //! - `once`: every message once on one node: the newest GET stream supersedes the older
 //!   (no 409, no duplicates), broadcasts survive gaps and absences, listening keeps a
@@ -21,6 +23,7 @@
 //! - `modern_mrtr`: multi round-trip requests and their sealed `requestState`.
 
 mod cancel;
+mod hosts;
 mod legacy_sse;
 mod modern_eras;
 mod modern_headers;

@@ -111,7 +111,17 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", true)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version == 0 {
-            let tx = conn.transaction()?;
+            // Several nodes may start at once on one new file (the README's two nodes on one
+            // machine): take the write lock first, then look again, so one creates and seeds
+            // it and the others find it done.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if version != 0 {
+                tx.commit()?;
+                return Ok(Self {
+                    conn: Arc::new(Mutex::new(conn)),
+                });
+            }
             tx.execute_batch(SCHEMA)?;
             tx.execute_batch(SEED)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

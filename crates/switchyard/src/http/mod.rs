@@ -85,15 +85,32 @@ pub fn check_origin(req: &HttpRequest, node: &Node) -> Result<(), HttpError> {
     let forbidden = |m: &str| HttpError::from(Refusal::Forbidden(m.to_owned()));
     let host = header(req, &header::HOST).unwrap_or("");
     if !node.hosts.allows_host(host) {
-        return Err(forbidden("Forbidden: Host not allowed"));
+        return Err(forbidden(&format!(
+            "Forbidden: Host {:?} is not allowed; allow it with the setting http.allowed_hosts \
+             (environment SWITCHYARD__HTTP__ALLOWED_HOSTS, comma-separated; \"*\" for any)",
+            shorten(host)
+        )));
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let ok = origin.to_str().is_ok_and(|o| node.origins.allows_origin(o));
-        if !ok {
-            return Err(forbidden("Forbidden: Origin not allowed"));
+        let origin = origin.to_str().ok();
+        if !origin.is_some_and(|o| node.origins.allows_origin(o)) {
+            return Err(forbidden(&format!(
+                "Forbidden: Origin {:?} is not allowed; allow it with the setting \
+                 http.allowed_origins (environment SWITCHYARD__HTTP__ALLOWED_ORIGINS, \
+                 comma-separated; \"*\" for any)",
+                shorten(origin.unwrap_or("(not text)"))
+            )));
         }
     }
     Ok(())
+}
+
+/// A header value as quoted in an error body: at most 100 characters.
+fn shorten(value: &str) -> &str {
+    match value.char_indices().nth(100) {
+        Some((end, _)) => &value[..end],
+        None => value,
+    }
 }
 
 /// What the `Accept` header admits (absent admits nothing).
