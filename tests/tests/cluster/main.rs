@@ -13,6 +13,8 @@
 //!   a stream whose node died ends with a JSON-RPC error.
 //! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
 //! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
+//! - `workers`: one node with 96 HTTP workers on its own Redis, 960 concurrent requests:
+//!   no 503, and no more Redis connections than its configuration allows.
 //! - `conformance`: both conformance requirement sets through the balancer, run and judged
 //!   as against one node ([`switchyard_tests::conformance`]).
 //! - `interop`: the Python and TypeScript SDK drivers through the balancer.
@@ -31,3 +33,4 @@ mod raw_publish;
 mod raw_stream;
 mod redis_restart;
 mod support;
+mod workers;
