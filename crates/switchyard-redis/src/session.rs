@@ -75,7 +75,8 @@ const SUB_PREFIX: &str = "sub:";
 ///   every other patch of the session, on any node; `delete` is one `DEL`.
 /// - The cache holds at most [`crate::RedisOptions::session_cache`] records (an arbitrary
 ///   one is dropped to make room); a session not in it costs a full read, nothing more.
-/// - A clone is another handle on the same connections and the same cache.
+/// - A clone is another handle on the same connections and the same cache; the store of a
+///   [`crate::RedisState::worker`] handle shares the cache, not the connections.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     core: Arc<Core>,
@@ -102,6 +103,14 @@ impl RedisSessionStore {
         Self {
             core,
             cache: Arc::default(),
+        }
+    }
+
+    /// The same cache, on `core`'s connections.
+    pub(crate) fn on(&self, core: Arc<Core>) -> Self {
+        Self {
+            core,
+            cache: Arc::clone(&self.cache),
         }
     }
 
