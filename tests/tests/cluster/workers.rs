@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use reqwest::StatusCode;
-use switchyard_tests::{Node, RedisServer};
+use switchyard_tests::{Node, RedisServer, run, switchyard_bin};
 
 use crate::support::{client, echo, initialize};
 
@@ -17,8 +17,8 @@ const WORKERS: usize = 96;
 /// loop hands them out over every worker (about ten each).
 const CONCURRENT: usize = 960;
 const ROUNDS: u64 = 3;
-/// The command connections the node may hold with the default `redis.connections = 1`:
-/// one per worker, plus one for the main thread (which connects at start).
+/// `redis.max_connections`, exactly what the node needs with `redis.connections = 1`: one
+/// per worker, plus one for the main thread (which connects at start).
 const BOUND: usize = WORKERS + 1;
 /// Besides the command connections: the node's bus subscriber, and the sampler's own `INFO`.
 const OTHERS: usize = 2;
@@ -45,6 +45,8 @@ async fn ninety_six_workers_on_redis_serve_every_request_within_the_connection_b
     let node = Node::builder("everything")
         .env("SWITCHYARD__REDIS__URL", redis.url())
         .env("SWITCHYARD__HTTP__WORKERS", WORKERS.to_string())
+        .env("SWITCHYARD__REDIS__CONNECTIONS", "1")
+        .env("SWITCHYARD__REDIS__MAX_CONNECTIONS", BOUND.to_string())
         .start();
     let http = client();
     let mcp = node.mcp_url();
@@ -110,4 +112,33 @@ async fn ninety_six_workers_on_redis_serve_every_request_within_the_connection_b
         "the requests should have reached every worker: only {last} Redis clients"
     );
     drop(node);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_workers_need_more_connections_than_allowed_refuses_to_start() {
+    let redis = RedisServer::start();
+    let mut serve = tokio::process::Command::new(switchyard_bin());
+    serve
+        .args(["serve", "--bind", "127.0.0.1:0", "--backend", "everything"])
+        .env("SWITCHYARD__REDIS__URL", redis.url())
+        .env("SWITCHYARD__HTTP__WORKERS", WORKERS.to_string())
+        .env(
+            "SWITCHYARD__REDIS__MAX_CONNECTIONS",
+            (BOUND - 1).to_string(),
+        );
+    let done = run(serve, Duration::from_secs(30))
+        .await
+        .expect("run serve");
+    assert!(
+        !done.success() && !done.timed_out(),
+        "the node must refuse to start: {done}"
+    );
+    assert!(
+        !done.stdout.contains("listening on"),
+        "it must not listen: {done}"
+    );
+    assert!(
+        done.stderr.contains("redis.max_connections"),
+        "the error names the bound: {done}"
+    );
 }
