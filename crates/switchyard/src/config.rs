@@ -55,8 +55,9 @@ pub struct RedisConfig {
     /// The most command connections a node may hold. The node holds exactly
     /// `(workers + 1) × connections` (`workers` as it runs them: `http.workers`, or one per
     /// core when that is 0) and refuses to start when that exceeds this; the bus's one
-    /// subscriber connection comes on top. Mind Redis' `maxclients` (10000 by default)
-    /// across all nodes. Default 1024.
+    /// subscriber connection comes on top. On a Redis Cluster each is a cluster connection,
+    /// with one socket per master. Mind Redis' `maxclients` (10000 by default) across all
+    /// nodes. Default 1024.
     pub max_connections: usize,
 }
 
