@@ -171,6 +171,15 @@ impl RedisBus {
         Ok(Self { core, shared })
     }
 
+    /// The same bus (local fan-out, subscriber connection), publishing on `core`'s
+    /// connections.
+    pub(crate) fn on(&self, core: Arc<Core>) -> Self {
+        Self {
+            core,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// How many channels have at least one local subscription. For metrics.
     pub fn channel_count(&self) -> usize {
         self.shared.lock().len()

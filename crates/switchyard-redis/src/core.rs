@@ -1,4 +1,4 @@
-//! What the three Redis types share: the command connections and the options.
+//! What the three Redis types of one handle share: its command connections and the options.
 
 use std::future::Future;
 
@@ -15,7 +15,24 @@ pub(crate) struct Core {
     pub(crate) clustered: bool,
 }
 
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("clustered", &self.clustered)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Core {
+    /// The same options on another handle's connections (see [`Connections::sibling`]).
+    pub(crate) fn sibling(&self) -> Core {
+        Core {
+            conns: self.conns.sibling(),
+            options: self.options.clone(),
+            clustered: self.clustered,
+        }
+    }
+
     /// Runs one operation (see [`Connections::run`]).
     pub(crate) async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StateError>
     where

@@ -20,9 +20,12 @@
 //! - `redis+cluster://[user:password@]host1:port1,host2:port2,…`: a Redis Cluster, through
 //!   these seed nodes; sharded `SPUBLISH`/`SSUBSCRIBE`.
 //!
-//! The three types share one deadpool pool of multiplexed command connections (one per
-//! thread kept checked out and shared by every caller on that thread: no connection setup, no
-//! pool check and no cross-thread wake-up on the hot path), plus one subscriber connection per node for the bus. Every operation is bounded by
+//! The three types share one deadpool pool of multiplexed command connections. Each
+//! [`RedisState::worker`] handle (one per HTTP worker, made on that worker's thread) keeps
+//! [`RedisOptions::connections`] of them checked out and shared by every caller on that
+//! worker: no connection setup, no pool check and no cross-thread wake-up on the hot path, and
+//! a number of connections that follows the configuration, not the host's cores. One
+//! subscriber connection per node serves the bus. Every operation is bounded by
 //! [`RedisOptions::timeout`]: while Redis is down, each fails with
 //! [`switchyard_state::StateError::Unavailable`] within it (at once when the connection is
 //! refused), never hangs.
@@ -84,8 +87,8 @@
 //! - `log`: [`RedisEventLog`] and its Lua scripts.
 //! - `bus`: [`RedisBus`], the local fan-out; `bus/subscriber`: the subscriber connection
 //!   and the task that reconnects and resubscribes it.
-//! - `conn`: the pool and its shared multiplexed lanes; `keys`: key names; `core`: what the
-//!   three types share.
+//! - `conn`: the pool and each handle's multiplexed lanes; `keys`: key names; `core`: what
+//!   the three types of one handle share.
 
 mod bus;
 mod conn;
@@ -108,15 +111,16 @@ use switchyard_state::StateError;
 
 /// One node's connection to Redis, with the three state implementations on it.
 ///
-/// A clone shares everything. The bus (and its subscriber connection) lives until the last
+/// A clone shares everything, command connections included; [`RedisState::worker`] shares
+/// everything but those. The bus (and its subscriber connection) lives until the last
 /// [`RedisBus`] handle, here or handed out, is dropped.
 #[derive(Clone)]
 pub struct RedisState {
+    core: Arc<Core>,
     sessions: RedisSessionStore,
     log: RedisEventLog,
     bus: RedisBus,
     policy: Option<String>,
-    core: Arc<Core>,
 }
 
 impl std::fmt::Debug for RedisState {
@@ -157,6 +161,27 @@ impl RedisState {
             policy,
             core,
         })
+    }
+
+    /// Another handle on the same state (pool, session cache, bus and its subscriber), with
+    /// [`RedisOptions::connections`] command connections of its own. They are made on its
+    /// first calls, so they run on the runtime that makes them: create one per thread that
+    /// serves requests, where it runs (in actix-web, inside the `HttpServer::new` factory,
+    /// which runs once on each worker), and use it there. Its connections are closed when
+    /// the last clone of it (and of the implementations it hands out) is dropped.
+    ///
+    /// The pool is shared: every handle in use at once counts against
+    /// [`RedisOptions::max_connections`] (a warning is logged when their connections
+    /// outnumber it).
+    pub fn worker(&self) -> RedisState {
+        let core = Arc::new(self.core.sibling());
+        Self {
+            sessions: self.sessions.on(Arc::clone(&core)),
+            log: RedisEventLog::new(Arc::clone(&core)),
+            bus: self.bus.on(Arc::clone(&core)),
+            policy: self.policy.clone(),
+            core,
+        }
     }
 
     /// Redis' `maxmemory-policy` as read when connecting (`None` when the server does not

@@ -21,11 +21,18 @@ pub struct RedisOptions {
     /// The longest any single operation waits for Redis before it fails with
     /// [`StateError::Unavailable`] (including waiting for a connection).
     pub timeout: Duration,
-    /// Multiplexed command connections per thread that talks to Redis (each a pooled
-    /// connection kept checked out and shared by every concurrent caller on that thread);
-    /// 0 is treated as 1. For a cluster, each is a cluster connection with one socket per
-    /// master.
+    /// Multiplexed command connections ("lanes") each handle keeps: the one
+    /// [`crate::RedisState::connect`] returns, and each made by [`crate::RedisState::worker`].
+    /// Each is a pooled connection kept checked out and shared by every concurrent caller of
+    /// that handle, made on the handle's first calls by the runtime that makes them; 0 is
+    /// treated as 1. For a cluster, each is a cluster connection with one socket per master.
     pub connections: usize,
+    /// The most command connections open at once, over every handle (the pool's size); 0 is
+    /// treated as 1. Size it for `connections` × the handles in use at once (a node: one per
+    /// HTTP worker, plus the one `connect` returns): a handle whose lanes find the pool full
+    /// waits for a slot, and fails with [`StateError::Unavailable`] after `timeout`. The
+    /// subscriber connection of the bus is not counted.
+    pub max_connections: usize,
     /// The first delay before the subscriber connection retries after a loss; it doubles
     /// up to `reconnect_max`.
     pub reconnect_min: Duration,
@@ -50,6 +57,7 @@ impl Default for RedisOptions {
             bus_capacity: 128,
             timeout: Duration::from_secs(2),
             connections: 1,
+            max_connections: 64,
             reconnect_min: Duration::from_millis(50),
             reconnect_max: Duration::from_secs(1),
             heartbeat: Duration::from_secs(1),

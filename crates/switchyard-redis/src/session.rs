@@ -76,7 +76,8 @@ const SUB_PREFIX: &str = "sub:";
 /// - The cache holds at most [`crate::RedisOptions::session_cache`] records (`quick_cache`:
 ///   sharded, S3-FIFO eviction, so a session read once does not push out the ones read all
 ///   the time); a session not in it costs a full read, nothing more.
-/// - A clone is another handle on the same connections and the same cache.
+/// - A clone is another handle on the same connections and the same cache; the store of a
+///   [`crate::RedisState::worker`] handle shares the cache, not the connections.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     core: Arc<Core>,
@@ -105,6 +106,14 @@ impl RedisSessionStore {
         let limit = core.options.session_cache;
         let cache = (limit > 0).then(|| Arc::new(quick_cache::sync::Cache::new(limit)));
         Self { core, cache }
+    }
+
+    /// The same cache, on `core`'s connections.
+    pub(crate) fn on(&self, core: Arc<Core>) -> Self {
+        Self {
+            core,
+            cache: self.cache.clone(),
+        }
     }
 
     fn cached(&self, id: &str) -> Option<Cached> {

@@ -47,6 +47,18 @@ pub struct RedisConfig {
     /// Decoded session records a node keeps (each checked against Redis on every read, so
     /// it saves decoding, never the round trip); 0 turns the cache off. Default 10000.
     pub session_cache: usize,
+    /// Multiplexed command connections each HTTP worker keeps, shared by all of that
+    /// worker's concurrent requests and driven by its own runtime (the main thread keeps as
+    /// many, for what runs at start). One is enough for a worker's whole load on the
+    /// bench; more spread a worker's commands over several sockets. 1 to 16. Default 1.
+    pub connections: usize,
+    /// The most command connections a node may hold. The node holds exactly
+    /// `(workers + 1) × connections` (`workers` as it runs them: `http.workers`, or one per
+    /// core when that is 0) and refuses to start when that exceeds this; the bus's one
+    /// subscriber connection comes on top. On a Redis Cluster each is a cluster connection,
+    /// with one socket per master. Mind Redis' `maxclients` (10000 by default) across all
+    /// nodes. Default 1024.
+    pub max_connections: usize,
 }
 
 impl Default for RedisConfig {
@@ -55,7 +67,17 @@ impl Default for RedisConfig {
             url: String::new(),
             timeout_ms: 2000,
             session_cache: 10_000,
+            connections: 1,
+            max_connections: 1024,
         }
+    }
+}
+
+impl RedisConfig {
+    /// The command connections a node with `workers` HTTP workers holds: `connections` per
+    /// worker, and as many for the main thread.
+    pub fn pool_size(&self, workers: usize) -> usize {
+        (workers + 1) * self.connections
     }
 }
 
@@ -120,7 +142,7 @@ pub enum ResponseMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
-    /// Worker threads serving HTTP; 0 (the default) means one per CPU core.
+    /// Worker threads serving HTTP; 0 (the default) means one per CPU core. At most 512.
     pub workers: usize,
     /// Largest accepted POST body in bytes; larger bodies get 413. Default 4 MiB.
     pub max_body_bytes: usize,
@@ -225,6 +247,22 @@ impl Default for HttpConfig {
         }
     }
 }
+
+impl HttpConfig {
+    /// The workers a node runs: `workers`, or when 0 one per core as actix-web counts them
+    /// (`std::thread::available_parallelism`, 2 when unknown, at most 512).
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism()
+                .map_or(2, std::num::NonZeroUsize::get)
+                .min(MAX_WORKERS),
+            n => n,
+        }
+    }
+}
+
+/// actix-web's limit on worker threads.
+const MAX_WORKERS: usize = 512;
 
 impl Default for SessionConfig {
     fn default() -> Self {
@@ -365,6 +403,23 @@ impl Config {
         if self.session.producer_lease_ms < 300 {
             return bad("session.producer_lease_ms must be at least 300");
         }
+        if self.http.workers > MAX_WORKERS {
+            return bad("http.workers must be at most 512");
+        }
+        if !(1..=16).contains(&self.redis.connections) {
+            return bad("redis.connections must be between 1 and 16");
+        }
+        let pool = self.redis.pool_size(self.http.worker_count());
+        if !self.redis.url.is_empty() && pool > self.redis.max_connections {
+            return Err(ConfigError::Invalid(format!(
+                "{} HTTP workers with redis.connections = {} hold {pool} Redis connections \
+                 ((workers + 1) × connections), more than redis.max_connections = {}: lower \
+                 http.workers or redis.connections, or raise redis.max_connections",
+                self.http.worker_count(),
+                self.redis.connections,
+                self.redis.max_connections
+            )));
+        }
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");
         }
@@ -436,5 +491,38 @@ mod tests {
         std::fs::write(&path, "[http]\nno_such_key = 1\n").expect("write");
         assert!(Config::load(Some(&path), &Overrides::default()).is_err());
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn redis_connections_are_bounded_at_load() {
+        let mut cfg = Config::default();
+        cfg.redis.url = "redis://127.0.0.1:1".into();
+        cfg.http.workers = 96;
+        assert_eq!(cfg.http.worker_count(), 96);
+        assert_eq!(cfg.redis.pool_size(cfg.http.worker_count()), 97);
+        cfg.validate()
+            .expect("97 connections are within the default 1024");
+        cfg.redis.connections = 16;
+        let err = cfg
+            .validate()
+            .expect_err("1552 connections are over the bound");
+        assert!(err.to_string().contains("1552"), "{err}");
+        cfg.redis.max_connections = 97 * 16;
+        cfg.validate().expect("raised bound");
+        cfg.redis.connections = 0;
+        assert!(cfg.validate().is_err(), "at least one connection");
+        cfg.redis.connections = 1;
+        cfg.http.workers = 513;
+        assert!(
+            cfg.validate().is_err(),
+            "actix-web runs at most 512 workers"
+        );
+        // In memory, the Redis bound does not apply.
+        cfg.redis.url.clear();
+        cfg.http.workers = 512;
+        cfg.redis.max_connections = 1;
+        cfg.validate().expect("no Redis, no bound");
+        cfg.http.workers = 0;
+        assert!(cfg.http.worker_count() >= 1);
     }
 }

@@ -36,26 +36,28 @@ pub async fn serve(
     node: Arc<Node>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let data = web::Data::new(node.clone());
     let max_body = node.config.http.max_body_bytes;
     let node_id = node.id.clone();
-    let mut server = HttpServer::new(move || {
+    let workers = node.config.http.worker_count();
+    // The factory runs once on each worker's thread (and again if actix-web restarts a
+    // worker's service): each worker gets its own node handle, whose Redis connections are
+    // made and driven by that worker's runtime.
+    let server = HttpServer::new(move || {
         App::new()
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
                     .add(("X-Switchyard-Node", node_id.clone())),
             )
-            .app_data(data.clone())
+            .app_data(web::Data::new(node.for_worker()))
             .app_data(web::PayloadConfig::new(max_body))
             .configure(http::routes)
     })
     .shutdown_timeout(5)
     // SSE events are small writes on otherwise idle connections: without this, each waits
     // for the peer's delayed ACK (~40 ms on Linux).
-    .tcp_nodelay(true);
-    if node.config.http.workers > 0 {
-        server = server.workers(node.config.http.workers);
-    }
+    .tcp_nodelay(true)
+    // Always set, so that the count Redis' pool was sized for is the count that runs.
+    .workers(workers);
     let server = server.listen(listener)?.run();
     let handle = server.handle();
     actix_web::rt::spawn(async move {

@@ -28,7 +28,9 @@ fn random_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Everything a request handler needs, shared by all workers of a node.
+/// Everything a request handler needs. One per HTTP worker ([`Node::for_worker`]): all
+/// share the configuration, the backend, the state and the requests in flight; on Redis, each
+/// worker's has command connections of its own.
 pub struct Node {
     /// The configuration the node was started with.
     pub config: Config,
@@ -48,15 +50,18 @@ pub struct Node {
     pub sealer: StateSealer,
     /// This node's name (`X-Switchyard-Node`).
     pub id: String,
-    /// Requests running on this node, by session and request id: a cancellation that lands
-    /// here stops them at once (other nodes hear of it on the session channel).
-    pub inflight: std::sync::Mutex<HashMap<(String, Id), tokio_util::sync::CancellationToken>>,
+    /// Requests running on this node (on any of its workers), by session and request id: a
+    /// cancellation that lands here stops them at once (other nodes hear of it on the
+    /// session channel).
+    pub inflight: Arc<std::sync::Mutex<HashMap<(String, Id), tokio_util::sync::CancellationToken>>>,
     /// Change notices from the backend, fanned out to every node (shared by all requests).
     pub changes: Arc<dyn Changes>,
     /// The `x-mcp-header` annotations of the backend's tools, by tool name.
     tool_headers: Arc<ToolHeaders>,
     /// What is wrong with the state backend's setup, found at start (for `/readyz`).
     pub warnings: Vec<String>,
+    /// The Redis state, to give each worker a handle of its own (`None`: in memory).
+    redis: Option<switchyard_redis::RedisState>,
 }
 
 type ParamHeaders = HashMap<String, Vec<(String, Vec<String>)>>;
@@ -130,6 +135,8 @@ impl Node {
             timeout: Duration::from_millis(config.redis.timeout_ms),
             bus_capacity: BUS_CAPACITY,
             session_cache: config.redis.session_cache,
+            connections: config.redis.connections,
+            max_connections: config.redis.pool_size(config.http.worker_count()),
             ..switchyard_redis::RedisOptions::default()
         };
         let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
@@ -148,22 +155,57 @@ impl Node {
         } else {
             None
         };
-        let (sessions, log, bus) = state.into_parts();
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
         let mut node = Node::new(
             config,
             backend,
-            Arc::new(sessions),
-            Arc::new(log),
-            Arc::new(bus),
+            Arc::new(state.sessions().clone()),
+            Arc::new(state.log().clone()),
+            Arc::new(state.bus().clone()),
         );
         if let Some(n) = Arc::get_mut(&mut node) {
             n.warnings = warnings;
             if let Some(key) = shared_key {
                 n.sealer = StateSealer::new(key.into_bytes(), n.sealer.ttl_ms());
             }
+            n.redis = Some(state);
         }
         Ok(node)
+    }
+
+    /// The node one HTTP worker serves with; call it on that worker's thread (actix-web's
+    /// per-worker `HttpServer::new` factory). On Redis, it has a state handle of its own
+    /// ([`switchyard_redis::RedisState::worker`]): `redis.connections` command connections
+    /// made, and driven, by the worker's runtime, so its calls never wake another thread
+    /// and the node's connections number `(workers + 1) × redis.connections` however many
+    /// threads there are. Everything else is shared. In memory, the node itself.
+    pub fn for_worker(self: &Arc<Self>) -> Arc<Node> {
+        let Some(redis) = &self.redis else {
+            return Arc::clone(self);
+        };
+        let state = redis.worker();
+        let log: Arc<dyn EventLog> = Arc::new(state.log().clone());
+        let bus: Arc<dyn Bus> = Arc::new(state.bus().clone());
+        Arc::new(Node {
+            config: self.config.clone(),
+            backend: Arc::clone(&self.backend),
+            sessions: Arc::new(state.sessions().clone()),
+            changes: Arc::new(BusChanges::new(
+                Arc::clone(&bus),
+                Arc::clone(&log),
+                Arc::clone(&self.tool_headers),
+            )),
+            log,
+            bus,
+            hosts: self.hosts.clone(),
+            origins: self.origins.clone(),
+            sealer: self.sealer.clone(),
+            id: self.id.clone(),
+            inflight: Arc::clone(&self.inflight),
+            tool_headers: Arc::clone(&self.tool_headers),
+            warnings: self.warnings.clone(),
+            redis: Some(state),
+        })
     }
 
     /// A node with the embedded in-memory state and the configured built-in backend.
@@ -206,7 +248,7 @@ impl Node {
         let tool_headers = Arc::new(ToolHeaders::default());
         Arc::new(Node {
             id,
-            inflight: std::sync::Mutex::default(),
+            inflight: Arc::default(),
             changes: Arc::new(BusChanges::new(
                 bus.clone(),
                 log.clone(),
@@ -222,6 +264,7 @@ impl Node {
             sealer,
             tool_headers,
             warnings: Vec::new(),
+            redis: None,
         })
     }
 

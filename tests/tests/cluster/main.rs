@@ -15,6 +15,8 @@
 //! - `state_key`: nodes with no configured `stateless.state_key` share one through Redis,
 //!   so a 2026-07-28 retry may land on any node; a configured key still wins.
 //! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
+//! - `workers`: one node with 96 HTTP workers on its own Redis, 960 concurrent requests:
+//!   no 503, and no more Redis connections than its configuration allows.
 //! - `conformance`: both conformance requirement sets through the balancer, run and judged
 //!   as against one node ([`switchyard_tests::conformance`]).
 //! - `interop`: the Python and TypeScript SDK drivers through the balancer.
@@ -34,3 +36,4 @@ mod raw_stream;
 mod redis_restart;
 mod state_key;
 mod support;
+mod workers;
