@@ -162,7 +162,10 @@ async fn an_early_client_asking_2024_11_05_on_mcp_is_answered_2024_11_05() {
     let wire = Wire::start("demo");
     let session = wire.initialize("2024-11-05").await;
     assert_eq!(session.version, "2024-11-05");
-    let batch = json!([request(1, "ping", json!({})), request(2, "tools/list", json!({}))]);
+    let batch = json!([
+        request(1, "ping", json!({})),
+        request(2, "tools/list", json!({}))
+    ]);
     let response = wire.post_in(&session, &batch).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{response:?}");
     let answers = batch_answers(response, &[1, 2]).await;
