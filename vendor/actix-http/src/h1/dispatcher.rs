@@ -307,6 +307,7 @@ where
                     graceful_shutdown: config.graceful_shutdown(),
 
                     io: Some(io),
+                    // Switchyard: both start at INITIAL_BUFFER_SIZE (upstream: HW_BUFFER_SIZE).
                     read_buf: BytesMut::with_capacity(INITIAL_BUFFER_SIZE),
                     write_buf: BytesMut::with_capacity(INITIAL_BUFFER_SIZE),
                     h1_write_buffer_size: config.h1_write_buffer_size(),
@@ -402,6 +403,7 @@ where
 
         // All bytes have been accepted by the I/O stream, so the buffer can be reused or released.
         if *write_buf_needs_reset {
+            // Switchyard: back to INITIAL_BUFFER_SIZE (upstream: HW_BUFFER_SIZE).
             *write_buf = BytesMut::with_capacity(INITIAL_BUFFER_SIZE);
             *write_buf_needs_reset = false;
         } else {
