@@ -267,17 +267,17 @@ impl Bus for RedisBus {
             shared
                 .commands
                 .send(Command::Subscribe(channel.clone(), tx))
-                .map_err(|_| StateError::Unavailable("the bus is shut down".into()))?;
+                .map_err(|_| StateError::unavailable("the bus is shut down"))?;
             match tokio::time::timeout(shared.timeout, confirmed).await {
                 Ok(Ok(Ok(()))) => {}
                 Ok(Ok(Err(why))) => {
-                    return Err(StateError::Unavailable(format!(
+                    return Err(StateError::unavailable(format!(
                         "subscribe to {channel}: {why}"
                     )));
                 }
-                Ok(Err(_)) => return Err(StateError::Unavailable("the bus is shut down".into())),
+                Ok(Err(_)) => return Err(StateError::unavailable("the bus is shut down")),
                 Err(_) => {
-                    return Err(StateError::Unavailable(format!(
+                    return Err(StateError::unavailable(format!(
                         "subscribe to {channel}: no confirmation from Redis within {:?}",
                         shared.timeout
                     )));

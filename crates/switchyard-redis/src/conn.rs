@@ -256,7 +256,7 @@ impl Connections {
                 if let Some(number) = *used.lock().unwrap_or_else(PoisonError::into_inner) {
                     self.drop_stale(number);
                 }
-                Err(StateError::Unavailable(format!(
+                Err(StateError::unavailable(format!(
                     "{what}: no answer from Redis within {timeout:?}"
                 )))
             }
@@ -318,7 +318,7 @@ impl Drop for Connections {
 }
 
 fn pool_error(e: deadpool_redis::PoolError) -> StateError {
-    StateError::Unavailable(format!("no Redis connection: {e}"))
+    StateError::unavailable_from(format!("no Redis connection: {e}"), e)
 }
 
 /// Whether an error may have left the connection unusable.
@@ -332,8 +332,8 @@ pub(crate) fn unavailable_or_corrupt(what: &str, e: &RedisError) -> StateError {
     let corrupt = matches!(e.kind(), ErrorKind::Parse | ErrorKind::UnexpectedReturnType)
         || e.code() == Some("WRONGTYPE");
     if corrupt {
-        StateError::Corrupt(format!("{what}: {e}"))
+        StateError::corrupt_from(format!("{what}: {e}"), e.clone())
     } else {
-        StateError::Unavailable(format!("{what}: {e}"))
+        StateError::unavailable_from(format!("{what}: {e}"), e.clone())
     }
 }

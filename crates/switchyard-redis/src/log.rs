@@ -310,7 +310,7 @@ impl RedisEventLog {
 fn int_at(reply: &[Value], i: usize) -> Result<i64, StateError> {
     match reply.get(i) {
         Some(Value::Int(n)) => Ok(*n),
-        other => Err(StateError::Corrupt(format!(
+        other => Err(StateError::corrupt(format!(
             "event log script: expected an integer, got {other:?}"
         ))),
     }
@@ -320,8 +320,8 @@ fn int_at(reply: &[Value], i: usize) -> Result<i64, StateError> {
 fn text_at(reply: &[Value], i: usize) -> Result<String, StateError> {
     match reply.get(i) {
         Some(Value::BulkString(b)) => String::from_utf8(b.clone())
-            .map_err(|_| StateError::Corrupt("event log: an event is not UTF-8".into())),
-        other => Err(StateError::Corrupt(format!(
+            .map_err(|e| StateError::corrupt_from("event log: an event is not UTF-8", e)),
+        other => Err(StateError::corrupt(format!(
             "event log script: expected a string, got {other:?}"
         ))),
     }
@@ -331,7 +331,7 @@ fn text_at(reply: &[Value], i: usize) -> Result<String, StateError> {
 fn epoch_at(reply: &[Value], i: usize) -> Result<String, StateError> {
     let e = text_at(reply, i)?;
     if !is_valid_epoch(&e) {
-        return Err(StateError::Corrupt(format!("event log: bad epoch {e:?}")));
+        return Err(StateError::corrupt(format!("event log: bad epoch {e:?}")));
     }
     Ok(e)
 }
@@ -460,7 +460,7 @@ impl EventLog for RedisEventLog {
             .await?;
         let cursor = text_at(&reply, 1)?
             .parse()
-            .map_err(|_| StateError::Corrupt("event log: bad broadcast cursor".into()))?;
+            .map_err(|_| StateError::corrupt("event log: bad broadcast cursor"))?;
         Ok(Attachment {
             epoch: epoch_at(&reply, 0)?,
             cursor,
@@ -550,10 +550,10 @@ impl EventLog for RedisEventLog {
                 let n = id
                     .strip_suffix("-0")
                     .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| StateError::Corrupt("broadcast log: bad entry id".into()))?;
+                    .ok_or_else(|| StateError::corrupt("broadcast log: bad entry id"))?;
                 let data = fields
                     .remove("d")
-                    .ok_or_else(|| StateError::Corrupt("broadcast log: no data".into()))?;
+                    .ok_or_else(|| StateError::corrupt("broadcast log: no data"))?;
                 Ok((n, data))
             })
             .collect()
@@ -578,7 +578,7 @@ impl EventLog for RedisEventLog {
             .run_on("renew a lease", &LEASE, (session, &name, true), args)
             .await?;
         if !is_valid_epoch(&epoch) {
-            return Err(StateError::Corrupt(format!(
+            return Err(StateError::corrupt(format!(
                 "event log: bad epoch {epoch:?}"
             )));
         }
@@ -616,7 +616,7 @@ impl EventLog for RedisEventLog {
             .map(|pair| {
                 let stream = pair[0]
                     .parse()
-                    .map_err(|_| StateError::Corrupt("event log: bad stream name".into()))?;
+                    .map_err(|_| StateError::corrupt("event log: bad stream name"))?;
                 Ok((stream, pair[1].clone()))
             })
             .collect()

@@ -156,7 +156,7 @@ impl From<ConnectError> for StateError {
     fn from(e: ConnectError) -> Self {
         match e {
             ConnectError::InvalidUrl(m) => {
-                StateError::Unavailable(format!("invalid Redis URL: {m}"))
+                StateError::unavailable(format!("invalid Redis URL: {m}"))
             }
             ConnectError::State(e) => e,
         }

@@ -180,7 +180,7 @@ fn encode(rec: &SessionRecord) -> Vec<(String, String)> {
 
 /// The record from its hash fields.
 fn decode(id: &str, mut h: HashMap<String, String>) -> Result<SessionRecord, StateError> {
-    let corrupt = |what: &str| StateError::Corrupt(format!("session {id}: {what}"));
+    let corrupt = |what: &str| StateError::corrupt(format!("session {id}: {what}"));
     let log_level = h.remove("log_level");
     let get_stream = h.remove("get_stream");
     let mut take = |f: &str| h.remove(f).ok_or_else(|| corrupt(&format!("no field {f}")));
@@ -384,6 +384,6 @@ mod tests {
     #[test]
     fn a_hash_missing_fields_is_corrupt() {
         let h = HashMap::from([("principal".to_owned(), "p".to_owned())]);
-        assert!(matches!(decode("s1", h), Err(StateError::Corrupt(_))));
+        assert!(matches!(decode("s1", h), Err(StateError::Corrupt { .. })));
     }
 }

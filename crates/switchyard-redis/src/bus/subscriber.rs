@@ -96,7 +96,7 @@ impl SubConn {
     ) -> Result<Self, ConnectError> {
         let dispatcher = Dispatcher { shared };
         let unavailable = |url: &str, e: RedisError| {
-            ConnectError::State(switchyard_state::StateError::Unavailable(format!(
+            ConnectError::State(switchyard_state::StateError::unavailable(format!(
                 "subscriber connection to {}: {e}",
                 redact(url)
             )))
@@ -140,7 +140,7 @@ impl SubConn {
             }
         };
         timeout(options.timeout, opening).await.map_err(|_| {
-            ConnectError::State(switchyard_state::StateError::Unavailable(format!(
+            ConnectError::State(switchyard_state::StateError::unavailable(format!(
                 "subscriber connection: no answer from Redis within {:?}",
                 options.timeout
             )))

@@ -60,7 +60,7 @@ async fn unavailable<T: std::fmt::Debug>(
         .unwrap_or_else(|_| panic!("{what} hung while Redis was down"));
     let took = start.elapsed();
     assert!(
-        matches!(result, Err(StateError::Unavailable(_))),
+        matches!(result, Err(StateError::Unavailable { .. })),
         "{what} while Redis is down must be Unavailable, got {result:?}"
     );
     assert!(

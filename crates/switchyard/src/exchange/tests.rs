@@ -64,7 +64,7 @@ impl Bus for CountingBus {
     async fn subscribe(&self, channel: &str) -> Result<Subscription, StateError> {
         self.subscribes.fetch_add(1, Ordering::SeqCst);
         if self.fail {
-            return Err(StateError::Unavailable("test: the bus is down".into()));
+            return Err(StateError::unavailable("test: the bus is down"));
         }
         self.inner.subscribe(channel).await
     }

@@ -218,10 +218,15 @@ impl From<BodyError> for HttpError {
 
 impl From<StateError> for HttpError {
     fn from(e: StateError) -> Self {
+        // The message carries the cause, for the log line of a 500 and for the client.
+        let message = match std::error::Error::source(&e) {
+            Some(cause) => format!("{e} ({cause})"),
+            None => e.to_string(),
+        };
         let refusal = if e.is_retryable() {
-            Refusal::Unavailable(e.to_string())
+            Refusal::Unavailable(message)
         } else {
-            Refusal::Internal(e.to_string())
+            Refusal::Internal(message)
         };
         refusal.into()
     }

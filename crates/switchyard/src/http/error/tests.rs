@@ -115,12 +115,9 @@ fn every_refusal_is_answered_as_the_table_says() {
 
 #[test]
 fn state_errors_map_by_whether_a_retry_helps() {
-    let unavailable = HttpError::from(StateError::Unavailable("down".into()));
+    let unavailable = HttpError::from(StateError::unavailable("down"));
     assert!(matches!(unavailable.refusal(), Refusal::Unavailable(_)));
-    for e in [
-        StateError::Corrupt("bad".into()),
-        StateError::Conflict("s".into()),
-    ] {
+    for e in [StateError::corrupt("bad"), StateError::Conflict("s".into())] {
         let refused = HttpError::from(e.clone());
         assert!(matches!(refused.refusal(), Refusal::Internal(_)), "{e:?}");
         assert_eq!(refused.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
