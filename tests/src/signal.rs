@@ -12,6 +12,8 @@ pub enum Signal {
     Term,
     /// `SIGKILL`: die at once, with nothing flushed.
     Kill,
+    /// `SIGINT`: what Ctrl-C sends; a node stops gracefully (its running requests finish).
+    Int,
 }
 
 impl Signal {
@@ -20,6 +22,7 @@ impl Signal {
         match self {
             Signal::Term => "TERM",
             Signal::Kill => "KILL",
+            Signal::Int => "INT",
         }
     }
 }

@@ -120,9 +120,10 @@ async fn notification(
             node.bus.publish(&session.channel(), env.to_bytes()).await?;
         }
         _ => {
+            let tasks = node.tasks.clone();
             let node = node.clone();
             let session = session.clone();
-            tokio::spawn(async move {
+            tasks.spawn(async move {
                 let (tx, _rx) = mpsc::unbounded_channel();
                 let ctx = switchyard_backend::Context::new(
                     exchange::view(&session),

@@ -28,7 +28,9 @@ use actix_web::{App, HttpServer, web};
 pub use config::Config;
 pub use node::Node;
 
-/// Serves `node` on `listener` until `shutdown` resolves, then drains gracefully.
+/// Serves `node` on `listener` until `shutdown` resolves, then stops gracefully: no new
+/// connections, the node's running tasks (requests, stream writers, relays) get up to
+/// five seconds to finish, then open connections as long again.
 ///
 /// Tests and `main` share this entry: tests bind `127.0.0.1:0` themselves.
 pub async fn serve(
@@ -39,6 +41,7 @@ pub async fn serve(
     let max_body = node.config.http.max_body_bytes;
     let node_id = node.id.clone();
     let workers = node.config.http.worker_count();
+    let tasks = node.tasks.clone();
     // The factory runs once on each worker's thread (and again if actix-web restarts a
     // worker's service): each worker gets its own node handle, whose Redis connections are
     // made and driven by that worker's runtime.
@@ -52,7 +55,10 @@ pub async fn serve(
             .app_data(web::PayloadConfig::new(max_body))
             .configure(http::routes)
     })
-    .shutdown_timeout(5)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+    // `shutdown` decides when to stop; actix-web's own signal handling would stop the
+    // workers without waiting for the node's tasks.
+    .disable_signals()
     // SSE events are small writes on otherwise idle connections: without this, each waits
     // for the peer's delayed ACK (~40 ms on Linux).
     .tcp_nodelay(true)
@@ -62,7 +68,23 @@ pub async fn serve(
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown.await;
+        // No new connections; the requests still running finish (their tasks are on the
+        // workers, which stop below) within the shutdown timeout.
+        handle.pause().await;
+        tasks.close();
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = tasks.len(),
+                "stopping with tasks still running after {SHUTDOWN_TIMEOUT:?}"
+            );
+        }
         handle.stop(true).await;
     });
     server.await
 }
+
+/// How long a stopping node waits for its running tasks, then for its connections.
+const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

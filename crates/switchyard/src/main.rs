@@ -116,8 +116,14 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    // The node handles SIGINT and SIGTERM itself (serve turns actix-web's handling off), so a
+    // stop always waits for the requests still running.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        }
     };
     switchyard::serve(listener, node, shutdown).await?;
     Ok(())

@@ -60,6 +60,9 @@ pub struct Node {
     tool_headers: Arc<ToolHeaders>,
     /// What is wrong with the state backend's setup, found at start (for `/readyz`).
     pub warnings: Vec<String>,
+    /// Every task the node spawns (a request's work, its stream writer, relays, change
+    /// notices), shared by all workers: [`crate::serve`] waits for them on shutdown.
+    pub tasks: tokio_util::task::TaskTracker,
     /// The Redis state, to give each worker a handle of its own (`None`: in memory).
     redis: Option<switchyard_redis::RedisState>,
 }
@@ -194,6 +197,7 @@ impl Node {
                 Arc::clone(&bus),
                 Arc::clone(&log),
                 Arc::clone(&self.tool_headers),
+                self.tasks.clone(),
             )),
             log,
             bus,
@@ -202,6 +206,7 @@ impl Node {
             sealer: self.sealer.clone(),
             id: self.id.clone(),
             inflight: Arc::clone(&self.inflight),
+            tasks: self.tasks.clone(),
             tool_headers: Arc::clone(&self.tool_headers),
             warnings: self.warnings.clone(),
             redis: Some(state),
@@ -246,13 +251,16 @@ impl Node {
             config.node_id.clone()
         };
         let tool_headers = Arc::new(ToolHeaders::default());
+        let tasks = tokio_util::task::TaskTracker::new();
         Arc::new(Node {
             id,
             inflight: Arc::default(),
+            tasks: tasks.clone(),
             changes: Arc::new(BusChanges::new(
                 bus.clone(),
                 log.clone(),
                 tool_headers.clone(),
+                tasks.clone(),
             )),
             config,
             backend,
@@ -426,17 +434,28 @@ pub struct BusChanges {
     bus: Arc<dyn Bus>,
     log: Arc<dyn EventLog>,
     tools: Arc<ToolHeaders>,
+    tasks: tokio_util::task::TaskTracker,
 }
 
 impl BusChanges {
-    /// Wraps the node's bus and log, and its cache of the tools' headers.
-    pub fn new(bus: Arc<dyn Bus>, log: Arc<dyn EventLog>, tools: Arc<ToolHeaders>) -> Self {
-        Self { bus, log, tools }
+    /// Wraps the node's bus and log, its cache of the tools' headers and its task tracker.
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        log: Arc<dyn EventLog>,
+        tools: Arc<ToolHeaders>,
+        tasks: tokio_util::task::TaskTracker,
+    ) -> Self {
+        Self {
+            bus,
+            log,
+            tools,
+            tasks,
+        }
     }
 
     fn publish(&self, env: Envelope) {
         let (bus, log, tools) = (self.bus.clone(), self.log.clone(), self.tools.clone());
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             if let Err(e) = broadcast(&*log, &*bus, &tools, env).await {
                 tracing::warn!(error = %e, "could not broadcast a change notice");
             }

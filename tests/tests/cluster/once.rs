@@ -180,6 +180,50 @@ async fn a_stream_whose_node_died_ends_with_an_error() {
     assert_eq!(finals[0]["error"]["code"], -32603, "{}", finals[0]);
 }
 
+/// A node stopped gracefully (SIGINT) while a request it runs has lost its client: the node
+/// waits for the request's task, so the client resuming elsewhere gets the real result, not
+/// the error for a producer that died.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_finishes_the_requests_it_runs() {
+    let mut cluster = Cluster::start(2, "demo");
+    let http = client();
+    let session = initialize(&http, &cluster.mcp_url()).await;
+    let call = json!({
+        "jsonrpc": "2.0", "id": 43, "method": "tools/call",
+        "params": {"name": "generate_report", "arguments": {},
+                   "_meta": {"progressToken": "p"}},
+    });
+    let r = post(&http, &cluster.node(0).mcp_url(), Some(&session), &call)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut sse = SseReader::new(r);
+    let first = sse.next_message(STEP).await.expect("the first progress");
+    let last = first.id.expect("an event id");
+    drop(sse);
+    cluster.stop_node(0, switchyard_tests::Signal::Int);
+    let resumed = get_stream(&http, &cluster.node(1).mcp_url(), &session, Some(&last))
+        .await
+        .expect("GET");
+    assert_eq!(resumed.status(), StatusCode::OK, "{resumed:?}");
+    let events = SseReader::new(resumed)
+        .collect_until_end(STEP * 2)
+        .await
+        .expect("the stream ends after its answer");
+    let finals: Vec<Value> = events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(&e.data).ok())
+        .filter(|v| v["id"] == 43)
+        .collect();
+    assert_eq!(finals.len(), 1, "exactly one final answer: {events:?}");
+    assert!(
+        finals[0]["result"].is_object(),
+        "the stopped node should have finished the request: {}",
+        finals[0]
+    );
+}
+
 /// Bug 5 for HTTP+SSE: the node running a request dies; the node holding the session's `/sse`
 /// stream answers that request with a JSON-RPC error within about the producer lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,11 +76,12 @@ impl Drop for EndGuard {
             return;
         };
         let (node, session) = (self.node.clone(), self.session.clone());
-        runtime.spawn(async move {
+        let end = async move {
             if let Err(e) = end_session(&node, &session).await {
                 tracing::warn!(error = %e, "could not end an HTTP+SSE session");
             }
-        });
+        };
+        self.node.tasks.spawn_on(end, &runtime);
     }
 }
 

@@ -101,7 +101,8 @@ pub async fn messages(
         })
         .collect();
     let (out, rx) = mpsc::unbounded_channel();
-    tokio::spawn(relay(node.clone(), session.clone(), rx, requests));
+    node.tasks
+        .spawn(relay(node.clone(), session.clone(), rx, requests));
     for m in messages {
         match m {
             Ok(Message::Request(r)) if r.is(Method::Initialize) => {
@@ -131,7 +132,7 @@ pub async fn messages(
                     .await?
                     .unwrap_or(session.clone());
                 if let Some(work) = dispatch(&node, &now, m, &out).await? {
-                    tokio::spawn(work);
+                    node.tasks.spawn(work);
                 }
             }
             Err(invalid) => {

@@ -109,8 +109,9 @@ pub fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
     let sub_id = serde_json::to_value(&r.id).unwrap_or(Value::Null);
     let (http, rx) = mpsc::channel::<Bytes>(64);
     let response = super::sse_response(node, rx);
+    let tasks = node.tasks.clone();
     let node = node.clone();
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let tag = |mut params: Map<String, Value>| {
             let mut meta = Map::new();
             meta.insert(stateless::META_SUBSCRIPTION_ID.into(), sub_id.clone());

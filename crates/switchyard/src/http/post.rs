@@ -94,7 +94,7 @@ pub async fn handle(
     drop(out);
     if !answers {
         for work in works {
-            tokio::spawn(work);
+            node.tasks.spawn(work);
         }
         return Ok(HttpResponse::Accepted().finish());
     }
@@ -187,12 +187,13 @@ async fn respond(
         works.extend(work);
     }
     for work in works {
-        tokio::spawn(work);
+        node.tasks.spawn(work);
     }
     let (http, http_rx) = mpsc::channel(64);
     let stream = Node::new_stream();
     let primes = version.primes_streams();
     let response = super::sse_response(&node, http_rx);
+    let tasks = node.tasks.clone();
     let writer = Writer {
         node,
         session,
@@ -200,7 +201,7 @@ async fn respond(
         primes,
         requests: serde_json::to_string(&requests).unwrap_or_default(),
     };
-    tokio::spawn(writer.run(first, rx, http));
+    tasks.spawn(writer.run(first, rx, http));
     Ok(response)
 }
 

@@ -242,7 +242,7 @@ fn json_response(resp: &Response) -> HttpResponse {
 /// the result. Closing the connection cancels the request.
 async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
     let (out, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(exchange(node.clone(), r, meta, out));
+    node.tasks.spawn(exchange(node.clone(), r, meta, out));
     let first = match rx.recv().await {
         Some(Message::Response(resp)) => return json_response(&resp),
         Some(other) => other,
@@ -250,7 +250,7 @@ async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
     };
     let (http, http_rx) = mpsc::channel::<Bytes>(64);
     let response = super::sse_response(&node, http_rx);
-    tokio::spawn(async move {
+    node.tasks.spawn(async move {
         let mut next = Some(first);
         loop {
             let m = match next.take() {
