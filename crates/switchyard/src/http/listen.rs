@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
-use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use switchyard_protocol::jsonrpc::{ErrorObject, Message, Notification, Request, Response};
@@ -13,7 +12,6 @@ use switchyard_protocol::method::Method;
 use switchyard_protocol::sse::Event;
 use switchyard_protocol::stateless;
 use switchyard_state::Delivery;
-use tokio::sync::mpsc;
 
 use crate::node::Node;
 use switchyard_protocol::envelope::{BROADCAST, Envelope};
@@ -104,64 +102,57 @@ impl Filter {
 
 /// `subscriptions/listen`: acknowledges, then forwards the opted-in change notices
 /// published on any node, each tagged with the subscription id.
-pub fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
+///
+/// Like a GET stream, the response body is the listening itself: actix-web polls it while the
+/// client reads and drops it (and with it the subscription) when the client goes — no task
+/// and no channel per listener.
+pub async fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
     let filter = Filter::agreed(node, r.params.as_ref());
     let sub_id = serde_json::to_value(&r.id).unwrap_or(Value::Null);
-    let (http, rx) = mpsc::channel::<Bytes>(64);
-    let response = super::sse_response(node, rx);
-    let tasks = node.tasks.clone();
-    let node = node.clone();
-    tasks.spawn(async move {
-        let tag = |mut params: Map<String, Value>| {
-            let mut meta = Map::new();
-            meta.insert(stateless::META_SUBSCRIPTION_ID.into(), sub_id.clone());
-            params.insert("_meta".into(), Value::Object(meta));
-            params
-        };
-        let mut sub = match node.bus.subscribe(BROADCAST).await {
-            Ok(s) => s,
-            Err(e) => {
-                let err = Response::error(
-                    Some(r.id),
-                    ErrorObject::internal(format!("unavailable: {e}")),
-                );
-                let _ = http
-                    .send(Event::message(Message::Response(err).to_json()).to_bytes())
-                    .await;
-                return;
-            }
-        };
-        let mut ack = Map::new();
-        ack.insert("notifications".into(), filter.to_value());
-        let ack = Notification::new(
-            Method::NotificationsSubscriptionsAcknowledged,
-            Some(tag(ack)),
-        );
-        if http
-            .send(Event::message(Message::Notification(ack).to_json()).to_bytes())
-            .await
-            .is_err()
-        {
-            return;
+    let tag = move |mut params: Map<String, Value>| {
+        let mut meta = Map::new();
+        meta.insert(stateless::META_SUBSCRIPTION_ID.into(), sub_id.clone());
+        params.insert("_meta".into(), Value::Object(meta));
+        params
+    };
+    let event = |m: Message| Event::message(m.to_json()).to_bytes();
+    let sub = match node.bus.subscribe(BROADCAST).await {
+        Ok(s) => s,
+        Err(e) => {
+            let err = Response::error(
+                Some(r.id),
+                ErrorObject::internal(format!("unavailable: {e}")),
+            );
+            let once = futures::stream::iter([event(Message::Response(err))]);
+            return super::sse_stream(node, once);
         }
-        loop {
-            tokio::select! {
-                _ = http.closed() => break,
-                d = sub.next() => match d {
-                    Some(Delivery::Message(p)) => {
-                        let Some((method, params)) = Envelope::parse(&p).map(Envelope::unwrap_broadcast).and_then(|e| filter.notification(e)) else {
-                            continue;
-                        };
-                        let n = Message::Notification(Notification::new(method, Some(tag(params))));
-                        if http.send(Event::message(n.to_json()).to_bytes()).await.is_err() {
-                            break;
+    };
+    let mut ack = Map::new();
+    ack.insert("notifications".into(), filter.to_value());
+    let ack = Notification::new(
+        Method::NotificationsSubscriptionsAcknowledged,
+        Some(tag(ack)),
+    );
+    let first = futures::stream::iter([event(Message::Notification(ack))]);
+    let notices = futures::stream::unfold(
+        (sub, filter, tag),
+        move |(mut sub, filter, tag)| async move {
+            loop {
+                match sub.next().await? {
+                    Delivery::Message(p) => {
+                        let notice = Envelope::parse(&p)
+                            .map(Envelope::unwrap_broadcast)
+                            .and_then(|e| filter.notification(e));
+                        if let Some((method, params)) = notice {
+                            let n = Notification::new(method, Some(tag(params)));
+                            return Some((event(Message::Notification(n)), (sub, filter, tag)));
                         }
                     }
-                    Some(Delivery::Gap) => {}
-                    None => break,
-                },
+                    // Change notices are hints to re-list; one missed in a gap has no log here.
+                    Delivery::Gap => {}
+                }
             }
-        }
-    });
-    response
+        },
+    );
+    super::sse_stream(node, Box::pin(first.chain(notices)))
 }

@@ -115,7 +115,7 @@ pub async fn handle(
             r.id.clone(),
             discover(node),
         ))),
-        Some(Method::SubscriptionsListen) => Ok(super::listen::listen(node, r)),
+        Some(Method::SubscriptionsListen) => Ok(super::listen::listen(node, r).await),
         Some(m) if REMOVED.contains(&m) => {
             Err(reject(&r.id, ErrorObject::method_not_found(m.as_str())))
         }
