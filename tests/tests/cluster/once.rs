@@ -135,6 +135,29 @@ async fn a_lost_log_is_told_not_reused() {
     );
 }
 
+/// POSTs a `generate_report` call with id `id` to `url` and reads its first progress event:
+/// the open stream and that event's id.
+async fn start_report(
+    http: &reqwest::Client,
+    url: &str,
+    session: &crate::support::Session,
+    id: u64,
+) -> (SseReader, String) {
+    let call = json!({
+        "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "generate_report", "arguments": {},
+                   "_meta": {"progressToken": "p"}},
+    });
+    let r = post(http, url, Some(session), &call)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut sse = SseReader::new(r);
+    let first = sse.next_message(STEP).await.expect("the first progress");
+    (sse, first.id.expect("an event id"))
+}
+
 /// Bug 5: the node running a streamed request is killed; resuming its stream on another node
 /// ends it with a JSON-RPC error for that request within about the producer lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,19 +171,7 @@ async fn a_stream_whose_node_died_ends_with_an_error() {
         .start();
     let http = client();
     let session = initialize(&http, &cluster.mcp_url()).await;
-    let call = json!({
-        "jsonrpc": "2.0", "id": 42, "method": "tools/call",
-        "params": {"name": "generate_report", "arguments": {},
-                   "_meta": {"progressToken": "p"}},
-    });
-    let r = post(&http, &cluster.node(0).mcp_url(), Some(&session), &call)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(r.status(), StatusCode::OK);
-    let mut sse = SseReader::new(r);
-    let first = sse.next_message(STEP).await.expect("the first progress");
-    let last = first.id.expect("an event id");
+    let (_sse, last) = start_report(&http, &cluster.node(0).mcp_url(), &session, 42).await;
     cluster.kill_node(0);
     let resumed = get_stream(&http, &cluster.node(1).mcp_url(), &session, Some(&last))
         .await
@@ -188,19 +199,7 @@ async fn a_graceful_stop_finishes_the_requests_it_runs() {
     let mut cluster = Cluster::start(2, "demo");
     let http = client();
     let session = initialize(&http, &cluster.mcp_url()).await;
-    let call = json!({
-        "jsonrpc": "2.0", "id": 43, "method": "tools/call",
-        "params": {"name": "generate_report", "arguments": {},
-                   "_meta": {"progressToken": "p"}},
-    });
-    let r = post(&http, &cluster.node(0).mcp_url(), Some(&session), &call)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(r.status(), StatusCode::OK);
-    let mut sse = SseReader::new(r);
-    let first = sse.next_message(STEP).await.expect("the first progress");
-    let last = first.id.expect("an event id");
+    let (sse, last) = start_report(&http, &cluster.node(0).mcp_url(), &session, 43).await;
     drop(sse);
     cluster.stop_node(0, switchyard_tests::Signal::Int);
     let resumed = get_stream(&http, &cluster.node(1).mcp_url(), &session, Some(&last))
