@@ -50,7 +50,7 @@ pub trait Peer: Send + Sync + 'static {
     async fn request(
         &self,
         request: InputRequest,
-        outbox: &mpsc::UnboundedSender<Message>,
+        outbox: &mpsc::Sender<Message>,
     ) -> Result<Value, ErrorObject>;
 
     /// Sends several requests at once; results in the same order. The default sends them
@@ -58,7 +58,7 @@ pub trait Peer: Send + Sync + 'static {
     async fn request_all(
         &self,
         requests: Vec<InputRequest>,
-        outbox: &mpsc::UnboundedSender<Message>,
+        outbox: &mpsc::Sender<Message>,
     ) -> Vec<Result<Value, ErrorObject>> {
         futures::future::join_all(requests.into_iter().map(|r| self.request(r, outbox))).await
     }
@@ -73,7 +73,7 @@ impl Peer for NoPeer {
     async fn request(
         &self,
         request: InputRequest,
-        _outbox: &mpsc::UnboundedSender<Message>,
+        _outbox: &mpsc::Sender<Message>,
     ) -> Result<Value, ErrorObject> {
         Err(ErrorObject::internal(format!(
             "cannot send {} to this client",
@@ -120,7 +120,7 @@ pub struct Context {
     pub cancel: CancellationToken,
     /// `params._meta.progressToken` of the request, if any.
     pub progress_token: Option<Value>,
-    outbox: mpsc::UnboundedSender<Message>,
+    outbox: mpsc::Sender<Message>,
     peer: Arc<dyn Peer>,
     changes: Arc<dyn Changes>,
     stream: Option<Arc<dyn StreamControl>>,
@@ -146,7 +146,7 @@ impl Context {
     /// Builds a context.
     pub fn new(
         session: SessionView,
-        outbox: mpsc::UnboundedSender<Message>,
+        outbox: mpsc::Sender<Message>,
         peer: Arc<dyn Peer>,
         changes: Arc<dyn Changes>,
     ) -> Self {
@@ -189,7 +189,9 @@ impl Context {
     }
 
     /// Sends a notification related to this request (it precedes the result on the wire).
-    pub fn notify(&self, method: &str, params: Value) {
+    /// Waits while the way to the client is full (the outbox is bounded: a backend that
+    /// sends faster than the client reads is slowed, not buffered without limit).
+    pub async fn notify(&self, method: &str, params: Value) {
         let params = match params {
             Value::Object(m) => Some(m),
             Value::Null => None,
@@ -201,11 +203,12 @@ impl Context {
         };
         let _ = self
             .outbox
-            .send(Message::Notification(Notification::new(method, params)));
+            .send(Message::Notification(Notification::new(method, params)))
+            .await;
     }
 
     /// Sends `notifications/progress`, if the request asked for progress.
-    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         let Some(token) = &self.progress_token else {
             return;
         };
@@ -216,17 +219,17 @@ impl Context {
         if let Some(m) = message {
             p["message"] = json!(m);
         }
-        self.notify(Method::NotificationsProgress.as_str(), p);
+        self.notify(Method::NotificationsProgress.as_str(), p).await;
     }
 
     /// Sends `notifications/message` at `level` (the node drops it if the client's level is
     /// higher).
-    pub fn log(&self, level: &str, logger: Option<&str>, data: Value) {
+    pub async fn log(&self, level: &str, logger: Option<&str>, data: Value) {
         let mut p = json!({ "level": level, "data": data });
         if let Some(l) = logger {
             p["logger"] = json!(l);
         }
-        self.notify(Method::NotificationsMessage.as_str(), p);
+        self.notify(Method::NotificationsMessage.as_str(), p).await;
     }
 
     /// Sends a request to the client (sampling, elicitation, roots) and awaits its result.

@@ -76,6 +76,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn notification(&self, _notification: Notification, _ctx: Context) {}
 }
 
+/// How many messages a handler may send ahead of the node writing them: past that, its next
+/// `notify` waits (backpressure, not memory).
+pub const OUTBOX: usize = 32;
+
 /// Runs one request through a backend and yields, in order, every message related to it and
 /// then its response.
 ///
@@ -84,9 +88,9 @@ pub trait Backend: Send + Sync + 'static {
 pub fn serve(
     backend: Arc<dyn Backend>,
     request: Request,
-    make_ctx: impl FnOnce(mpsc::UnboundedSender<Message>) -> Context,
+    make_ctx: impl FnOnce(mpsc::Sender<Message>) -> Context,
 ) -> impl Stream<Item = Message> + Send + 'static {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = mpsc::channel(OUTBOX);
     let ctx = make_ctx(tx.clone());
     let cancel = ctx.cancel.clone();
     let id = request.id.clone();
@@ -94,10 +98,12 @@ pub fn serve(
         let outcome = backend.handle(request, ctx).await;
         // The response goes through the same channel so that it follows every message the
         // handler sent before returning.
-        let _ = tx.send(Message::Response(Response {
-            id: Some(id),
-            outcome,
-        }));
+        let _ = tx
+            .send(Message::Response(Response {
+                id: Some(id),
+                outcome,
+            }))
+            .await;
     };
     let driver = async move {
         tokio::select! {

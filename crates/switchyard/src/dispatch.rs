@@ -28,7 +28,7 @@ pub async fn dispatch(
     node: &Arc<Node>,
     session: &Arc<SessionRecord>,
     message: Message,
-    out: &mpsc::UnboundedSender<Out>,
+    out: &mpsc::Sender<Out>,
 ) -> Result<Option<Work>, StateError> {
     match message {
         Message::Request(req) => {
@@ -37,7 +37,7 @@ pub async fn dispatch(
                     id: Some(req.id),
                     outcome: answer,
                 };
-                let _ = out.send(Out::Message(Message::Response(resp)));
+                let _ = out.send(Out::Message(Message::Response(resp))).await;
                 Ok(None)
             } else {
                 let work = exchange::run(node.clone(), session.clone(), req, out.clone());
@@ -124,7 +124,8 @@ async fn notification(
             let node = node.clone();
             let session = session.clone();
             tasks.spawn(async move {
-                let (tx, _rx) = mpsc::unbounded_channel();
+                // Nobody reads what a notification's handler sends.
+                let (tx, _rx) = mpsc::channel(1);
                 let ctx = switchyard_backend::Context::new(
                     exchange::view(&session),
                     tx,

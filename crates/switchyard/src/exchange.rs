@@ -56,7 +56,7 @@ struct Shared {
     /// Asks the exchange to subscribe now.
     wanted: Notify,
     timeout: Duration,
-    out: mpsc::UnboundedSender<Out>,
+    out: mpsc::Sender<Out>,
 }
 
 impl Shared {
@@ -85,7 +85,7 @@ impl Peer for Shared {
     async fn request(
         &self,
         request: InputRequest,
-        outbox: &mpsc::UnboundedSender<Message>,
+        outbox: &mpsc::Sender<Message>,
     ) -> Result<Value, ErrorObject> {
         let InputRequest { method, params, .. } = request;
         let method = method.as_str();
@@ -104,7 +104,9 @@ impl Peer for Shared {
             Value::Object(m) => Some(m),
             _ => None,
         };
-        let sent = outbox.send(Message::Request(Request::new(id.clone(), method, params)));
+        let sent = outbox
+            .send(Message::Request(Request::new(id.clone(), method, params)))
+            .await;
         if sent.is_err() {
             lock(&self.pending).remove(&id);
             return Err(ErrorObject::internal("the request stream is gone"));
@@ -122,8 +124,9 @@ impl Peer for Shared {
 }
 
 impl StreamControl for Shared {
+    /// A hint: dropped when the way to the writer is full (the stream then stays open).
     fn close_stream(&self) {
-        let _ = self.out.send(Out::CloseStream);
+        let _ = self.out.try_send(Out::CloseStream);
     }
 }
 
@@ -186,7 +189,7 @@ pub async fn run(
     node: Arc<Node>,
     session: Arc<SessionRecord>,
     request: Request,
-    out: mpsc::UnboundedSender<Out>,
+    out: mpsc::Sender<Out>,
 ) {
     let id = request.id.clone();
     let min_level = session.log_level.as_deref().and_then(level_rank);
@@ -209,15 +212,21 @@ pub async fn run(
     });
     let cancel = cancel.unwrap_or_default();
     let mut stream = std::pin::pin!(stream);
-    let forward = |m: Message| {
-        if passes_level(&m, min_level) {
-            let _ = shared.out.send(Out::Message(m));
-        }
-    };
+    // The first poll forwards what fits; a message that does not (the writer is behind) is
+    // held and sent, waiting, on the slow path below.
+    let mut held = None;
     let done = std::future::poll_fn(|cx| {
         loop {
             match stream.as_mut().poll_next_unpin(cx) {
-                Poll::Ready(Some(m)) => forward(m),
+                Poll::Ready(Some(m)) if passes_level(&m, min_level) => {
+                    if let Err(mpsc::error::TrySendError::Full(out)) =
+                        shared.out.try_send(Out::Message(m))
+                    {
+                        held = Some(out);
+                        return Poll::Ready(false);
+                    }
+                }
+                Poll::Ready(Some(_)) => {}
                 Poll::Ready(None) => return Poll::Ready(true),
                 Poll::Pending => return Poll::Ready(false),
             }
@@ -231,6 +240,9 @@ pub async fn run(
     let key = (session.id.clone(), id.clone());
     lock(&node.inflight).insert(key.clone(), cancel.clone());
     let _registered = Inflight { node: &node, key };
+    if let Some(out) = held.take() {
+        let _ = shared.out.send(out).await;
+    }
     // Named only if the exchange subscribes.
     let channel = std::cell::OnceCell::new();
     let mut subscribing = None;
@@ -241,7 +253,11 @@ pub async fn run(
     loop {
         tokio::select! {
             item = stream.next() => match item {
-                Some(m) => forward(m),
+                // Waits while the writer is behind: the backend is slowed, nothing piles up.
+                Some(m) if passes_level(&m, min_level) => {
+                    let _ = shared.out.send(Out::Message(m)).await;
+                }
+                Some(_) => {}
                 None => break,
             },
             _ = &mut delay, if !started => {

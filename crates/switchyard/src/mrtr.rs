@@ -93,7 +93,7 @@ impl Peer for MrtrPeer {
     async fn request(
         &self,
         request: InputRequest,
-        _outbox: &mpsc::UnboundedSender<Message>,
+        _outbox: &mpsc::Sender<Message>,
     ) -> Result<Value, ErrorObject> {
         self.check_capability(&request.method)?;
         if let Some(answer) = self.answers.get(&request.key) {
@@ -110,7 +110,7 @@ impl Peer for MrtrPeer {
     async fn request_all(
         &self,
         requests: Vec<InputRequest>,
-        outbox: &mpsc::UnboundedSender<Message>,
+        outbox: &mpsc::Sender<Message>,
     ) -> Vec<Result<Value, ErrorObject>> {
         // Record every unanswered question before suspending, so that one round asks
         // them all.

@@ -301,7 +301,7 @@ impl Node {
             protocol_version: switchyard_protocol::stateless::VERSION.into(),
             ..SessionView::default()
         };
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, _rx) = tokio::sync::mpsc::channel(1);
         let ctx = Context::new(view, tx, Arc::new(NoPeer), Arc::new(NoChanges));
         let result = match self.backend.handle(list, ctx).await {
             Ok(result) => result,

@@ -232,7 +232,8 @@ async fn create_booking(demo: &Demo, args: &Map<String, Value>, ctx: &Context) -
         "info",
         Some("demo"),
         json!({ "event": "booking_created", "booking": booking }),
-    );
+    )
+    .await;
     tracing::info!(booking = booking.id, client = %booking.client_email, "booking created");
     Ok(structured(json!({ "booking": booking })))
 }
@@ -257,20 +258,23 @@ async fn create_client(demo: &Demo, args: &Map<String, Value>, ctx: &Context) ->
         "info",
         Some("demo"),
         json!({ "event": "client_created", "client": client }),
-    );
+    )
+    .await;
     Ok(structured(json!({ "client": client })))
 }
 
 /// Four progress steps over about 300 ms; cancellation is a protocol-level outcome.
 async fn generate_report(demo: &Demo, ctx: &Context) -> Result<Outcome, ErrorObject> {
     const STEPS: f64 = 3.0;
-    ctx.progress(0.0, Some(STEPS), Some("Counting clients"));
+    ctx.progress(0.0, Some(STEPS), Some("Counting clients"))
+        .await;
     let clients = match query(demo, |c| db::clients(c).map(|v| v.len())).await {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
     pause(ctx, 100).await?;
-    ctx.progress(1.0, Some(STEPS), Some("Counting bookings by status"));
+    ctx.progress(1.0, Some(STEPS), Some("Counting bookings by status"))
+        .await;
     let by_status = match query(demo, |c| db::count_by_status(c)).await {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
@@ -280,13 +284,14 @@ async fn generate_report(demo: &Demo, ctx: &Context) -> Result<Outcome, ErrorObj
         2.0,
         Some(STEPS),
         Some("Counting upcoming bookings by service"),
-    );
+    )
+    .await;
     let by_service = match query(demo, |c| db::upcoming_by_service(c)).await {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
     pause(ctx, 100).await?;
-    ctx.progress(STEPS, Some(STEPS), Some("Done"));
+    ctx.progress(STEPS, Some(STEPS), Some("Done")).await;
     let upcoming: i64 = by_service.iter().map(|(_, n)| n).sum();
     let report = json!({
         "clients": clients,

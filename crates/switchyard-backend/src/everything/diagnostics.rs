@@ -76,7 +76,7 @@ pub(super) async fn call(
                 ("notice", "test_logging_tool working"),
                 ("warning", "test_logging_tool finished"),
             ] {
-                ctx.log(level, Some("everything"), json!(data));
+                ctx.log(level, Some("everything"), json!(data)).await;
             }
             Ok(tool_result(vec![text("Logged three messages")]))
         }
@@ -111,7 +111,8 @@ async fn missing_capability(ctx: &Context) -> Result<Value, ErrorObject> {
 /// Progress first (only with a progress token), then a confirmation when the client can be
 /// asked; a client without elicitation gets the result without a question.
 async fn streaming_elicitation(ctx: &Context) -> Result<Value, ErrorObject> {
-    ctx.progress(0.0, Some(1.0), Some("About to ask for a confirmation"));
+    ctx.progress(0.0, Some(1.0), Some("About to ask for a confirmation"))
+        .await;
     if !ctx.client_supports("elicitation") {
         return Ok(tool_result(vec![text(
             "Streaming elicitation skipped: the client does not support elicitation",
@@ -123,7 +124,7 @@ async fn streaming_elicitation(ctx: &Context) -> Result<Value, ErrorObject> {
         Some(_) => "accept",
         None => "decline",
     };
-    ctx.progress(1.0, Some(1.0), Some("Answered"));
+    ctx.progress(1.0, Some(1.0), Some("Answered")).await;
     Ok(tool_result(vec![text(format!(
         "Streaming elicitation completed: action={action}"
     ))]))

@@ -255,7 +255,7 @@ async fn progress(ctx: &Context) -> Result<Value, ErrorObject> {
         if i > 0 {
             pause(ctx, 50).await?;
         }
-        ctx.progress(step, Some(100.0), None);
+        ctx.progress(step, Some(100.0), None).await;
     }
     Ok(tool_result(vec![text("Progress test completed (3 steps)")]))
 }
@@ -270,7 +270,7 @@ async fn logging(ctx: &Context) -> Result<Value, ErrorObject> {
         if i > 0 {
             pause(ctx, 50).await?;
         }
-        ctx.log("info", Some("everything"), json!(step));
+        ctx.log("info", Some("everything"), json!(step)).await;
     }
     Ok(tool_result(vec![text(
         "Logging test completed (3 messages)",

@@ -39,6 +39,17 @@ impl Backend for TestBackend {
                 ctx.cancel.cancelled().await;
                 Ok(json!({ "cancelled": true }))
             }
+            Some("flood") => {
+                for i in 0..FLOOD {
+                    ctx.notify(
+                        "notifications/message",
+                        json!({ "level": "info", "data": i }),
+                    )
+                    .await;
+                    SENT.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(json!({ "flooded": FLOOD }))
+            }
             Some("ask") => ctx
                 .request("elicitation/create", json!({ "message": "?" }))
                 .await
@@ -119,7 +130,12 @@ fn call(id: i64, tool: &str) -> Request {
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
-async fn next_message(rx: &mut mpsc::UnboundedReceiver<Out>) -> Message {
+/// What the `flood` tool sends: a million notifications.
+const FLOOD: usize = 1_000_000;
+/// How many of them the handler has sent so far (only the flood test uses it).
+static SENT: AtomicUsize = AtomicUsize::new(0);
+
+async fn next_message(rx: &mut mpsc::Receiver<Out>) -> Message {
     match tokio::time::timeout(DEADLINE, rx.recv()).await {
         Ok(Some(Out::Message(m))) => m,
         other => panic!("expected a message, got {other:?}"),
@@ -129,7 +145,7 @@ async fn next_message(rx: &mut mpsc::UnboundedReceiver<Out>) -> Message {
 #[tokio::test]
 async fn a_request_done_on_its_first_poll_never_enters_the_in_flight_map_or_the_bus() {
     let s = setup(false);
-    let (out, mut rx) = mpsc::unbounded_channel();
+    let (out, mut rx) = mpsc::channel(16);
     run(s.node.clone(), s.session.clone(), call(1, "quick"), out).await;
     let Message::Response(r) = next_message(&mut rx).await else {
         panic!("the first message is the response");
@@ -143,7 +159,7 @@ async fn a_request_done_on_its_first_poll_never_enters_the_in_flight_map_or_the_
 #[tokio::test]
 async fn a_running_request_is_in_flight_and_a_local_cancellation_stops_it() {
     let s = setup(false);
-    let (out, mut rx) = mpsc::unbounded_channel();
+    let (out, mut rx) = mpsc::channel(16);
     let task = tokio::spawn(run(s.node.clone(), s.session.clone(), call(2, "slow"), out));
     let key = (s.session.id.clone(), Id::Number(2));
     let start = Instant::now();
@@ -170,7 +186,7 @@ async fn a_running_request_is_in_flight_and_a_local_cancellation_stops_it() {
 #[tokio::test]
 async fn a_request_to_the_client_goes_out_and_its_answer_comes_back_on_the_session_channel() {
     let s = setup(false);
-    let (out, mut rx) = mpsc::unbounded_channel();
+    let (out, mut rx) = mpsc::channel(16);
     let task = tokio::spawn(run(s.node.clone(), s.session.clone(), call(3, "ask"), out));
     let Message::Request(asked) = next_message(&mut rx).await else {
         panic!("the first message is the request to the client");
@@ -203,7 +219,7 @@ async fn a_request_to_the_client_goes_out_and_its_answer_comes_back_on_the_sessi
 #[tokio::test]
 async fn a_request_to_the_client_fails_at_once_when_the_session_channel_cannot_be_had() {
     let s = setup(true);
-    let (out, mut rx) = mpsc::unbounded_channel();
+    let (out, mut rx) = mpsc::channel(16);
     // The client request timeout is 300 s: an answer within the deadline means the peer
     // learnt of the failed subscription instead of waiting it out.
     tokio::time::timeout(
@@ -218,4 +234,63 @@ async fn a_request_to_the_client_fails_at_once_when_the_session_channel_cannot_b
     let err = r.outcome.expect_err("an error");
     assert!(err.message.contains("session channel"), "{err:?}");
     assert_eq!(s.bus.subscribes.load(Ordering::SeqCst), 1);
+}
+
+/// A backend that sends a million notifications to a writer that does not read is held back
+/// by the bounded way to it: what it got ahead is bounded by the channels, not by the flood.
+/// Then, read, everything arrives in order with the response last.
+#[tokio::test]
+async fn a_flood_to_a_writer_that_does_not_read_waits_instead_of_piling_up() {
+    let s = setup(false);
+    let (out, mut rx) = mpsc::channel(16);
+    let task = tokio::spawn(run(
+        s.node.clone(),
+        s.session.clone(),
+        call(5, "flood"),
+        out,
+    ));
+    // Let it run as far as it can.
+    let start = Instant::now();
+    let mut last = usize::MAX;
+    loop {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        let sent = SENT.load(Ordering::SeqCst);
+        if sent == last {
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the flood never stalled ({sent} sent)"
+        );
+        last = sent;
+    }
+    let ahead = switchyard_backend::OUTBOX + 16 + 2;
+    assert!(
+        last <= ahead,
+        "{last} notifications got ahead of a writer that reads nothing (bound {ahead})"
+    );
+    let mut seen = 0;
+    loop {
+        match next_message(&mut rx).await {
+            Message::Notification(n) => {
+                assert_eq!(
+                    n.params.as_ref().and_then(|p| p.get("data")),
+                    Some(&json!(seen))
+                );
+                seen += 1;
+            }
+            Message::Response(r) => {
+                assert_eq!(r.outcome, Ok(json!({ "flooded": FLOOD })));
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, FLOOD);
+    tokio::time::timeout(DEADLINE, task)
+        .await
+        .expect("the exchange ends after its response")
+        .expect("no panic");
 }

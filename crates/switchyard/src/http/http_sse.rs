@@ -100,7 +100,7 @@ pub async fn messages(
             _ => None,
         })
         .collect();
-    let (out, rx) = mpsc::unbounded_channel();
+    let (out, rx) = mpsc::channel(messages.len() + switchyard_backend::OUTBOX);
     node.tasks
         .spawn(relay(node.clone(), session.clone(), rx, requests));
     for m in messages {
@@ -122,7 +122,7 @@ pub async fn messages(
                     id: Some(r.id),
                     outcome,
                 };
-                let _ = out.send(Out::Message(Message::Response(resp)));
+                let _ = out.send(Out::Message(Message::Response(resp))).await;
             }
             Ok(m) => {
                 // Requests see the session as it is now (initialize may have just changed it).
@@ -137,7 +137,7 @@ pub async fn messages(
             }
             Err(invalid) => {
                 let resp = Response::error(invalid.id.clone(), invalid.to_error());
-                let _ = out.send(Out::Message(Message::Response(resp)));
+                let _ = out.send(Out::Message(Message::Response(resp))).await;
             }
         }
     }
@@ -160,7 +160,7 @@ fn param(r: &jsonrpc::Request, key: &str) -> serde_json::Value {
 async fn relay(
     node: Arc<Node>,
     session: Arc<SessionRecord>,
-    mut rx: mpsc::UnboundedReceiver<Out>,
+    mut rx: mpsc::Receiver<Out>,
     requests: Vec<jsonrpc::Id>,
 ) {
     let lease = Duration::from_millis(node.config.session.producer_lease_ms);

@@ -71,7 +71,9 @@ pub async fn handle(
             ));
         }
     }
-    let (out, rx) = mpsc::unbounded_channel();
+    // Room for every answer the node gives itself before the writer reads (a batch), plus
+    // what the backend may send ahead of the writer.
+    let (out, rx) = mpsc::channel(messages.len() + switchyard_backend::OUTBOX);
     let mut works = Vec::new();
     let mut answers = false;
     let mut requests = Vec::new();
@@ -87,7 +89,7 @@ pub async fn handle(
             Err(invalid) => {
                 answers = true;
                 let resp = Response::error(invalid.id.clone(), invalid.to_error());
-                let _ = out.send(Out::Message(Message::Response(resp)));
+                let _ = out.send(Out::Message(Message::Response(resp))).await;
             }
         }
     }
@@ -149,7 +151,7 @@ async fn respond(
     node: Arc<Node>,
     session: Arc<SessionRecord>,
     version: Revision,
-    mut rx: mpsc::UnboundedReceiver<Out>,
+    mut rx: mpsc::Receiver<Out>,
     batch: bool,
     mut works: Vec<crate::dispatch::Work>,
     requests: Vec<Id>,
@@ -224,7 +226,7 @@ impl Writer {
     /// `session.producer_lease_ms`: if this node dies, the lease lapses and a resumption on
     /// another node ends the stream with an error instead of waiting forever. The lease also
     /// gives the epoch of the priming event (2025-11-25), sent first.
-    async fn run(self, mut next: Option<Out>, mut rx: mpsc::UnboundedReceiver<Out>, http: Sender) {
+    async fn run(self, mut next: Option<Out>, mut rx: mpsc::Receiver<Out>, http: Sender) {
         let mut http = Some(http);
         let lease = Duration::from_millis(self.node.config.session.producer_lease_ms);
         if let Some(epoch) = self.renew(lease).await

@@ -241,7 +241,7 @@ fn json_response(resp: &Response) -> HttpResponse {
 /// Runs a request through the backend and answers with JSON, or SSE once anything precedes
 /// the result. Closing the connection cancels the request.
 async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
-    let (out, mut rx) = mpsc::unbounded_channel();
+    let (out, mut rx) = mpsc::channel(switchyard_backend::OUTBOX);
     node.tasks.spawn(exchange(node.clone(), r, meta, out));
     let first = match rx.recv().await {
         Some(Message::Response(resp)) => return json_response(&resp),
@@ -274,18 +274,15 @@ async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
 
 /// One stateless request's life: answers from `inputResponses` and `requestState`, backend
 /// output filtered by the request's log level, and the result completed for the wire.
-async fn exchange(
-    node: Arc<Node>,
-    mut r: Request,
-    meta: RequestMeta,
-    out: mpsc::UnboundedSender<Message>,
-) {
+async fn exchange(node: Arc<Node>, mut r: Request, meta: RequestMeta, out: mpsc::Sender<Message>) {
     let id = r.id.clone();
     let name = stateless::expected_name(&r).flatten().map(str::to_owned);
     let answers = match take_answers(&node, &mut r, name.as_deref()) {
         Ok(a) => a,
         Err(e) => {
-            let _ = out.send(Message::Response(Response::error(Some(id), e)));
+            let _ = out
+                .send(Message::Response(Response::error(Some(id), e)))
+                .await;
             return;
         }
     };
@@ -313,24 +310,24 @@ async fn exchange(
                     let level = n.params.as_ref().and_then(|p| p.get("level")).and_then(Value::as_str);
                     let keep = matches!((min_level, level.and_then(level_rank)), (Some(min), Some(l)) if l >= min);
                     if keep {
-                        let _ = out.send(Message::Notification(n));
+                        let _ = out.send(Message::Notification(n)).await;
                     }
                 }
                 Some(Message::Response(mut resp)) => {
                     if let Ok(result) = &mut resp.outcome {
                         complete(&node, &method, result);
                     }
-                    let _ = out.send(Message::Response(resp));
+                    let _ = out.send(Message::Response(resp)).await;
                     break;
                 }
                 Some(Message::Request(_)) => {} // Never on a stateless stream; MrtrPeer sends none.
                 Some(other) => {
-                    let _ = out.send(other);
+                    let _ = out.send(other).await;
                 }
             },
             _ = peer.input_needed() => {
                 let resp = input_required(&node, &method, name.as_deref(), &peer, id.clone());
-                let _ = out.send(Message::Response(resp));
+                let _ = out.send(Message::Response(resp)).await;
                 break;
             }
             _ = out.closed() => break,

@@ -79,7 +79,8 @@ pub(super) async fn cancel_booking(
         "info",
         Some("demo"),
         json!({ "event": "booking_cancelled", "booking": booking }),
-    );
+    )
+    .await;
     Ok(Ok(structured(
         json!({ "cancelled": true, "booking": booking }),
     )))

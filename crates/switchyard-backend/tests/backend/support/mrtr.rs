@@ -44,7 +44,7 @@ impl Peer for MrtrClient {
     async fn request(
         &self,
         request: InputRequest,
-        _outbox: &mpsc::UnboundedSender<Message>,
+        _outbox: &mpsc::Sender<Message>,
     ) -> Result<Value, ErrorObject> {
         match self.answer(&request) {
             Some(a) => Ok(a),
@@ -55,7 +55,7 @@ impl Peer for MrtrClient {
     async fn request_all(
         &self,
         requests: Vec<InputRequest>,
-        _outbox: &mpsc::UnboundedSender<Message>,
+        _outbox: &mpsc::Sender<Message>,
     ) -> Vec<Result<Value, ErrorObject>> {
         let answers: Vec<Option<Value>> = requests.iter().map(|r| self.answer(r)).collect();
         if answers.iter().any(Option::is_none) {

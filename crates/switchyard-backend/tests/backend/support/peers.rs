@@ -20,7 +20,7 @@ impl Peer for ScriptedClient {
     async fn request(
         &self,
         request: InputRequest,
-        outbox: &mpsc::UnboundedSender<Message>,
+        outbox: &mpsc::Sender<Message>,
     ) -> Result<Value, ErrorObject> {
         let InputRequest { method, params, .. } = request;
         let method = method.as_str();
@@ -29,11 +29,13 @@ impl Peer for ScriptedClient {
             asked.push((method.to_owned(), params.clone()));
             asked.len() as i64
         };
-        let _ = outbox.send(Message::Request(Request::new(
-            Id::Number(n),
-            method,
-            params.as_object().cloned(),
-        )));
+        let _ = outbox
+            .send(Message::Request(Request::new(
+                Id::Number(n),
+                method,
+                params.as_object().cloned(),
+            )))
+            .await;
         match method {
             "sampling/createMessage" => Ok(json!({
                 "role": "assistant",
