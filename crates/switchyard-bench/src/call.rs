@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -52,6 +53,11 @@ pub(crate) struct CallArgs {
     /// How long to run before measuring.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
+    /// Send exactly this many calls in all (across every connection), then stop, even if
+    /// `--duration` has not passed: what an instruction count per call divides by. Every
+    /// call counts, measured or not, so use it with `--warmup 0s`.
+    #[arg(long)]
+    requests: Option<u64>,
     #[arg(long, value_enum, default_value_t = Mode::Session)]
     mode: Mode,
     /// The tool to call; its arguments are `{"text": TEXT}`, and for `echo` the answer's
@@ -99,9 +105,19 @@ struct Plan {
     body_suffix: Vec<u8>,
     start: Instant,
     end: Instant,
+    /// Calls left to send when `--requests` caps them (claimed one at a time by workers).
+    budget: Option<AtomicU64>,
 }
 
 impl Plan {
+    /// Takes one call from the budget; false when `--requests` calls were sent.
+    fn claim(&self) -> bool {
+        self.budget.as_ref().is_none_or(|left| {
+            left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+        })
+    }
+
     fn body(&self, id: u64) -> Bytes {
         let mut b = Vec::with_capacity(self.body_prefix.len() + self.body_suffix.len() + 20);
         b.extend_from_slice(&self.body_prefix);
@@ -185,6 +201,9 @@ async fn worker(plan: Arc<Plan>, first_id: u64) -> (Histogram<u64>, Tally) {
         let Some((c, session)) = conn.as_mut() else {
             continue;
         };
+        if !plan.claim() {
+            break;
+        }
         id += 1;
         let body = plan.body(id);
         let t0 = Instant::now();
@@ -237,6 +256,7 @@ pub(crate) fn run(args: CallArgs) -> anyhow::Result<()> {
             body_suffix,
             start,
             end: start + args.duration,
+            budget: args.requests.map(AtomicU64::new),
         });
         let mut set = tokio::task::JoinSet::new();
         for w in 0..args.concurrency as u64 {
@@ -253,6 +273,13 @@ pub(crate) fn run(args: CallArgs) -> anyhow::Result<()> {
                 *tally.errors.entry(k).or_default() += n;
             }
         }
+        // With `--requests` the run may end before `--duration`: divide by the time it took.
+        let measured = match args.requests {
+            Some(_) => Instant::now()
+                .min(plan.end)
+                .saturating_duration_since(start),
+            None => args.duration,
+        };
         anyhow::Ok(CallReport {
             label,
             url: args.url.clone(),
@@ -265,7 +292,7 @@ pub(crate) fn run(args: CallArgs) -> anyhow::Result<()> {
             errors: tally.errors.values().sum(),
             error_kinds: tally.errors,
             warmup_errors: tally.warmup_errors,
-            rps: tally.ok as f64 / args.duration.as_secs_f64(),
+            rps: tally.ok as f64 / measured.as_secs_f64(),
             latency: summary::summarize(&hist),
         })
     })?;
