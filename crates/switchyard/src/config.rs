@@ -97,6 +97,11 @@ pub struct AdminConfig {
     /// Bearer token required by every `/admin/v1/…` request
     /// (`SWITCHYARD__ADMIN__TOKEN`). Empty (the default) disables the API: 404.
     pub token: String,
+    /// An address of its own for the push API (`SWITCHYARD__ADMIN__BIND`, e.g.
+    /// `10.0.0.5:9090` on an internal network): `/admin/…` is then served there only, and
+    /// that listener serves nothing else (404). Empty (the default): the push API shares
+    /// `bind`.
+    pub bind: String,
 }
 
 /// Settings of the stateless (2026-07-28) revision.
@@ -488,6 +493,9 @@ impl Config {
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");
         }
+        if !self.admin.bind.is_empty() && self.admin.bind.parse::<std::net::SocketAddr>().is_err() {
+            return bad("admin.bind must be empty or an address such as 127.0.0.1:9090");
+        }
         self.limits.validate().map_err(ConfigError::Invalid)?;
         self.auth.validate().map_err(ConfigError::Invalid)?;
         Ok(())
@@ -558,6 +566,51 @@ mod tests {
         std::fs::write(&path, "[http]\nno_such_key = 1\n").expect("write");
         assert!(Config::load(Some(&path), &Overrides::default()).is_err());
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn auth_limits_and_a_key_rotation_load_from_the_environment_names() {
+        let dir = tempfile_dir("auth");
+        let path = dir.join("switchyard.toml");
+        std::fs::write(
+            &path,
+            "[auth]\nmode = \"api_key\"\napi_keys_file = \"/k.json\"\n\
+             [stateless]\nstate_key = [\"new\", \"old\"]\n[limits]\nmax_streams = 3\n\
+             trusted_proxies = [\"10.0.0.0/8\"]\n",
+        )
+        .expect("write");
+        let cfg = Config::load(Some(&path), &Overrides::default()).expect("load");
+        assert_eq!(cfg.auth.mode, crate::auth::AuthMode::ApiKey);
+        assert_eq!(cfg.stateless.state_key.keys(), ["new", "old"]);
+        assert_eq!(cfg.limits.max_streams, 3);
+        std::fs::write(&path, "[auth]\nmode = \"api_key\"\n").expect("write");
+        assert!(
+            Config::load(Some(&path), &Overrides::default()).is_err(),
+            "needs a keys file"
+        );
+        std::fs::write(&path, "[auth]\nmode = \"oauth\"\n").expect("write");
+        assert!(
+            Config::load(Some(&path), &Overrides::default()).is_err(),
+            "not built yet"
+        );
+        std::fs::write(&path, "[limits]\ntrusted_proxies = [\"nope\"]\n").expect("write");
+        assert!(Config::load(Some(&path), &Overrides::default()).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+
+        let mut open = Config::default();
+        assert!(open.open_to_everyone().is_none(), "loopback");
+        open.bind = "0.0.0.0:8080".into();
+        assert!(
+            open.open_to_everyone()
+                .is_some_and(|w| w.contains("auth.mode"))
+        );
+        assert!(open.notes().iter().any(|n| n.starts_with("WARNING")));
+    }
+
+    fn tempfile_dir(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sy-cfg-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
     }
 
     #[test]

@@ -42,6 +42,18 @@ pub async fn serve(
     node: Arc<Node>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_admin(listener, None, node, shutdown).await
+}
+
+/// [`serve`], with the push API on a listener of its own (`admin.bind`) when `admin` is
+/// given: `/admin/…` is answered there only, and that listener answers nothing else (404).
+pub async fn serve_with_admin(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    node: Arc<Node>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
     let max_body = node.config.http.max_body_bytes;
     let node_id = node.id.clone();
     let workers = node.config.http.worker_count();
@@ -60,6 +72,7 @@ pub async fn serve(
                     .add(("X-Switchyard-Node", node_id.clone())),
             )
             .app_data(web::Data::new(node.for_worker()))
+            .app_data(web::Data::new(http::guard::AdminListener(admin_addr)))
             .app_data(web::PayloadConfig::new(max_body))
             .configure(http::routes)
     })
@@ -77,7 +90,11 @@ pub async fn serve(
     .tcp_nodelay(true)
     // Always set, so that the count Redis' pool was sized for is the count that runs.
     .workers(workers);
-    let server = server.listen(listener)?.run();
+    let mut server = server.listen(listener)?;
+    if let Some(admin) = admin {
+        server = server.listen(admin)?;
+    }
+    let server = server.run();
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown.await;

@@ -130,6 +130,17 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         }
     };
-    switchyard::serve(listener, node, shutdown).await?;
+    let admin = if node.config.admin.bind.is_empty() {
+        None
+    } else {
+        let bind = &node.config.admin.bind;
+        let admin =
+            TcpListener::bind(bind).with_context(|| format!("binding admin.bind {bind}"))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "admin listening on http://{}", admin.local_addr()?)?;
+        out.flush()?;
+        Some(admin)
+    };
+    switchyard::serve_with_admin(listener, admin, node, shutdown).await?;
     Ok(())
 }

@@ -12,6 +12,7 @@
 //!   session alive.
 //! - `streams`: SSE event ids and `Last-Event-ID` resumption.
 //! - `cancel`: `notifications/cancelled` stops a running request.
+//! - `admin_listener`: `admin.bind` puts the push API on a listener of its own.
 //! - `limits_conn`: stalled bodies (408), unfinished headers, the per-IP connection cap.
 //! - `limits_size`: JSON depth, batch length, headers, stored client data, subscriptions,
 //!   streams per node, requests in flight per session — each refusal names its setting.
@@ -25,6 +26,7 @@
 //! - `modern_listen`: `subscriptions/listen` on one node and across nodes (Redis).
 //! - `modern_mrtr`: multi round-trip requests and their sealed `requestState`.
 
+mod admin_listener;
 mod cancel;
 mod hosts;
 mod legacy_sse;

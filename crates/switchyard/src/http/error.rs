@@ -38,6 +38,9 @@ pub enum Refusal {
     Gone,
     /// The push API is disabled (no `admin.token`): 404, `-32601`.
     AdminDisabled,
+    /// A path this listener does not serve (`admin.bind` splits the push API from the MCP
+    /// endpoints): 404, `-32601`.
+    NotHere,
     /// A push API call without the right bearer token: 401 with `WWW-Authenticate: Bearer`.
     Unauthorized,
     /// An MCP request without a valid credential (`auth.mode`): 401 with this
@@ -159,6 +162,10 @@ impl Refusal {
                     code::METHOD_NOT_FOUND,
                     "Not Found: the admin API is disabled (set admin.token)",
                 ),
+            ),
+            Refusal::NotHere => (
+                StatusCode::NOT_FOUND,
+                ErrorObject::new(code::METHOD_NOT_FOUND, "Not Found on this listener"),
             ),
             Refusal::Unauthorized => plain(
                 StatusCode::UNAUTHORIZED,

@@ -12,10 +12,27 @@ use std::sync::Arc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, ResponseError};
+use actix_web::{Error, HttpMessage, ResponseError, web};
 
 use super::{HttpError, NodeData, Refusal};
 use crate::limits::{ConnSlot, Limits};
+
+/// The address of the push API's own listener (`admin.bind`), if it has one.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminListener(pub Option<std::net::SocketAddr>);
+
+/// Whether `req` asks for something its listener does not serve: with `admin.bind`, the push
+/// API only on that listener, and nothing else there.
+fn wrong_listener(req: &ServiceRequest) -> bool {
+    let Some(AdminListener(Some(admin))) = req
+        .app_data::<web::Data<AdminListener>>()
+        .map(|d| *d.get_ref())
+    else {
+        return false;
+    };
+    let on_admin = req.app_config().local_addr() == admin;
+    on_admin != req.path().starts_with("/admin/")
+}
 
 /// The client's IP as [`Limits::client_ip`] judged it, in the request's extensions.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +73,10 @@ pub async fn guard<B: MessageBody + 'static>(
             .filter_map(|v| v.to_str().ok());
         let ip = limits.client_ip(peer.ip(), forwarded);
         req.extensions_mut().insert(ClientIp(ip));
+    }
+    if wrong_listener(&req) {
+        let response = HttpError::from(Refusal::NotHere).error_response();
+        return Ok(req.into_response(response).map_into_right_body());
     }
     if let Some(refusal) = check(&req, limits) {
         let response = HttpError::from(refusal).error_response();

@@ -23,6 +23,7 @@ fn every_refusal() -> Vec<Refusal> {
         Refusal::MethodNotAllowed { allow: "GET, POST" },
         Refusal::Gone,
         Refusal::AdminDisabled,
+        Refusal::NotHere,
         Refusal::Unauthorized,
         Refusal::Unauthenticated {
             challenge: "Bearer realm=\"switchyard\"".into(),
@@ -68,6 +69,7 @@ fn expected(r: &Refusal) -> (u16, i64, Vec<(&'static str, &'static str)>) {
         }
         Refusal::Gone => (410, code::INVALID_REQUEST, vec![]),
         Refusal::AdminDisabled => (404, code::METHOD_NOT_FOUND, vec![]),
+        Refusal::NotHere => (404, code::METHOD_NOT_FOUND, vec![]),
         Refusal::Unauthorized => (
             401,
             code::INVALID_REQUEST,
@@ -102,7 +104,7 @@ fn the_table_has_every_variant_exactly_once() {
     // `expected` is exhaustive; this counts its arms through the examples.
     assert_eq!(
         all.len(),
-        23,
+        24,
         "every variant needs one example in every_refusal"
     );
 }
