@@ -15,6 +15,8 @@ use ipnet::IpNet;
 use crate::config::LimitsConfig;
 use crate::http::{HttpError, Refusal};
 
+pub mod rate;
+
 /// Parses a `limits.trusted_proxies` entry: an address or a network in CIDR form.
 pub fn parse_net(s: &str) -> Result<IpNet, String> {
     let s = s.trim();
@@ -37,6 +39,8 @@ pub struct Limits {
     connections: Arc<Mutex<HashMap<IpAddr, usize>>>,
     /// Refusals logged at most once per [`LOG_INTERVAL_MS`].
     pub refusals: Throttled,
+    per_ip: Option<rate::Rate<IpAddr>>,
+    per_principal: Option<rate::Rate<String>>,
 }
 
 impl Limits {
@@ -48,13 +52,49 @@ impl Limits {
             .filter_map(|p| parse_net(p).ok())
             .collect();
         Self {
-            config,
             proxies,
             streams: Arc::default(),
             inflight: Arc::default(),
             connections: Arc::default(),
             refusals: Throttled::default(),
+            per_ip: rate::Rate::new(config.rate_per_ip, config.rate_burst),
+            per_principal: rate::Rate::new(config.rate_per_principal, config.rate_burst),
+            config,
         }
+    }
+
+    /// Counts one request of `ip` and `principal` against `limits.rate_per_ip` and
+    /// `limits.rate_per_principal`; 429 past either.
+    pub fn rate(&self, ip: Option<IpAddr>, principal: &str) -> Result<(), HttpError> {
+        let over = |setting: &'static str, per_sec: u64, who: String| {
+            self.refusals.warn(&format!(
+                "request refused: {setting} = {per_sec}/s for {who}"
+            ));
+            HttpError::from(Refusal::TooMany {
+                setting,
+                message: format!("more than {per_sec} requests per second from {who}"),
+            })
+        };
+        if let (Some(r), Some(ip)) = (&self.per_ip, ip)
+            && !r.allow(&ip)
+        {
+            return Err(over(
+                "limits.rate_per_ip",
+                self.config.rate_per_ip,
+                ip.to_string(),
+            ));
+        }
+        if let Some(r) = &self.per_principal
+            && !r.allow(&principal.to_owned())
+        {
+            let who = format!("principal {principal:?}");
+            return Err(over(
+                "limits.rate_per_principal",
+                self.config.rate_per_principal,
+                who,
+            ));
+        }
+        Ok(())
     }
 
     /// Whether `peer` is one of `limits.trusted_proxies`.

@@ -218,3 +218,48 @@ async fn requests_past_the_session_in_flight_limit_get_429() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_flood_past_the_rate_gets_429_for_the_excess_only() {
+    let node = Node::builder("demo")
+        .env("SWITCHYARD__LIMITS__RATE_PER_IP", "2")
+        .env("SWITCHYARD__LIMITS__RATE_BURST", "5")
+        .start();
+    let wire = Wire::with_node(node);
+    let mut served = 0;
+    let mut refused = 0;
+    for i in 0..30 {
+        let response = wire
+            .post(&request(i, "ping", json!({})))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let (_, setting, _) = refusal(response).await;
+            assert_eq!(setting.as_deref(), Some("limits.rate_per_ip"));
+            refused += 1;
+        } else {
+            served += 1;
+        }
+    }
+    // The burst (5), and at most a few more at 2/s while the 30 went out.
+    assert!(
+        (5..15).contains(&served),
+        "served {served}, refused {refused}"
+    );
+    assert_eq!(served + refused, 30);
+    // The rate comes back: within a few seconds one is served again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = wire
+            .post(&request(99, "ping", json!({})))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

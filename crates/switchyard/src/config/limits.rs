@@ -60,6 +60,15 @@ pub struct LimitsConfig {
     /// itself, like `ping`, is not counted); a POST that would pass it gets 429 with
     /// `Retry-After`. 0: no limit. Default 1024.
     pub max_inflight_per_session: usize,
+    /// Requests per second one client IP (as [`LimitsConfig::trusted_proxies`] decides it)
+    /// may send to the MCP endpoints, counted per node (GCRA); past it 429 with
+    /// `Retry-After`. 0 (the default): no limit.
+    pub rate_per_ip: u64,
+    /// Requests per second one principal may send, counted per node; 0 (the default): no
+    /// limit.
+    pub rate_per_principal: u64,
+    /// Requests a client may send at once above those rates. Default 50.
+    pub rate_burst: u64,
     /// Bytes of decoded session records the node's session cache holds (Redis mode; each
     /// record weighs about its JSON size). Default 64 MiB.
     pub session_cache_bytes: u64,
@@ -81,6 +90,9 @@ impl Default for LimitsConfig {
             max_subscriptions: 1000,
             max_streams: 15_000,
             max_inflight_per_session: 1024,
+            rate_per_ip: 0,
+            rate_per_principal: 0,
+            rate_burst: 50,
             session_cache_bytes: 64 * 1024 * 1024,
         }
     }

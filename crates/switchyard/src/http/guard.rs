@@ -89,6 +89,11 @@ pub async fn guard<B: MessageBody + 'static>(
             .map(|v| v.as_bytes());
         match node.auth.authenticate(authorization) {
             Ok(principal) => {
+                let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
+                if let Err(refused) = limits.rate(ip, &principal.name) {
+                    let response = refused.error_response();
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
                 req.extensions_mut().insert(principal);
             }
             Err(refused) => {
