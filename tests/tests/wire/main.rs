@@ -12,6 +12,7 @@
 //!   session alive.
 //! - `streams`: SSE event ids and `Last-Event-ID` resumption.
 //! - `cancel`: `notifications/cancelled` stops a running request.
+//! - `auth_scopes`: API keys with scopes per method and per tool; 403 `insufficient_scope`.
 //! - `admin_listener`: `admin.bind` puts the push API on a listener of its own.
 //! - `limits_conn`: stalled bodies (408), unfinished headers, the per-IP connection cap.
 //! - `limits_size`: JSON depth, batch length, headers, stored client data, subscriptions,
@@ -27,6 +28,7 @@
 //! - `modern_mrtr`: multi round-trip requests and their sealed `requestState`.
 
 mod admin_listener;
+mod auth_scopes;
 mod cancel;
 mod hosts;
 mod legacy_sse;

@@ -1,5 +1,7 @@
 //! `[auth]`: who may use the node (`SWITCHYARD__AUTH__*`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// How clients prove who they are.
@@ -36,6 +38,15 @@ pub struct AuthConfig {
     /// ["…"]}]}` — each key's SHA-256 digest (hex, e.g. `printf %s "$KEY" | sha256sum`),
     /// the principal it stands for, and its scopes. The keys themselves are never stored.
     pub api_keys_file: String,
+    /// Scopes a principal needs to call a method (`{"tools/call" = ["mcp:tools"]}`), all of
+    /// them; a method not listed needs none. A granted scope covers the scopes below it
+    /// (`mcp` covers `mcp:tools` and `mcp:tools:write`). Checked for authenticated principals
+    /// (not in mode `none`). Missing ones: 403 with `error="insufficient_scope"` naming every
+    /// scope the request needs.
+    pub method_scopes: BTreeMap<String, Vec<String>>,
+    /// Scopes a principal needs to call a tool (`tools/call` with `params.name`), on top of
+    /// the method's.
+    pub tool_scopes: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for AuthConfig {
@@ -47,6 +58,8 @@ impl Default for AuthConfig {
             resource: String::new(),
             jwks_url: String::new(),
             api_keys_file: String::new(),
+            method_scopes: BTreeMap::new(),
+            tool_scopes: BTreeMap::new(),
         }
     }
 }

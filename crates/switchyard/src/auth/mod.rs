@@ -9,10 +9,12 @@
 //! # Layout
 //!
 //! - [`config`]: the `[auth]` section.
+//! - [`scopes`]: the scopes a request needs, per method and per tool.
 //! - [`api_key`]: keys kept as SHA-256 digests in a file, each naming a principal.
 
 pub mod api_key;
 pub mod config;
+pub mod scopes;
 
 use std::collections::BTreeSet;
 

@@ -49,6 +49,14 @@ pub enum Refusal {
         /// The `WWW-Authenticate` value.
         challenge: String,
     },
+    /// The principal lacks scopes the request needs: 403 with an `insufficient_scope`
+    /// challenge naming all of them.
+    InsufficientScope {
+        /// The `WWW-Authenticate` value.
+        challenge: String,
+        /// The scopes needed, space-separated.
+        scope: String,
+    },
     /// A push to a session that has no standalone stream: 409.
     NoStream,
     /// A 2026-07-28 request refused with a JSON-RPC error of its own: the status follows the
@@ -175,6 +183,10 @@ impl Refusal {
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized: a valid credential is required (see WWW-Authenticate)",
             ),
+            Refusal::InsufficientScope { scope, .. } => plain(
+                StatusCode::FORBIDDEN,
+                &format!("Forbidden: insufficient scope; this request needs: {scope}"),
+            ),
             Refusal::NoStream => plain(
                 StatusCode::CONFLICT,
                 "Conflict: the session has no standalone stream to deliver to",
@@ -241,7 +253,10 @@ impl Refusal {
         let headers = match self {
             Refusal::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
             Refusal::Unauthorized => vec![("WWW-Authenticate", "Bearer".to_owned())],
-            Refusal::Unauthenticated { challenge } => vec![("WWW-Authenticate", challenge.clone())],
+            Refusal::Unauthenticated { challenge }
+            | Refusal::InsufficientScope { challenge, .. } => {
+                vec![("WWW-Authenticate", challenge.clone())]
+            }
             Refusal::Unavailable(_)
             | Refusal::Busy { .. }
             | Refusal::TooMany { .. }

@@ -83,6 +83,7 @@ pub async fn messages(
         return Err(HttpError::bad_request("Bad Request: sessionId is required"));
     };
     let body = super::read_message(payload, &node).await?;
+    super::check_scopes(&req, &node, &body)?;
     let session = node
         .sessions
         .get(&id)

@@ -237,6 +237,18 @@ pub async fn session(req: &HttpRequest, node: &Node) -> Result<Arc<SessionRecord
         .ok_or_else(HttpError::session_not_found)
 }
 
+/// 403 when the principal lacks a scope `body` needs (`auth.method_scopes`,
+/// `auth.tool_scopes`).
+pub fn check_scopes(req: &HttpRequest, node: &Node, body: &Body) -> Result<(), HttpError> {
+    use actix_web::HttpMessage;
+    let extensions = req.extensions();
+    let principal = extensions.get::<crate::auth::Principal>();
+    match principal {
+        Some(p) => crate::auth::scopes::check(&node.config.auth, p, body),
+        None => Ok(()),
+    }
+}
+
 /// The name of the principal the guard authenticated for `req` (`anonymous` when none).
 pub fn principal(req: &HttpRequest) -> String {
     use actix_web::HttpMessage;

@@ -36,6 +36,7 @@ pub async fn handle(
     }
     super::check_json_body(&req)?;
     let body = super::read_message(payload, &node).await?;
+    super::check_scopes(&req, &node, &body)?;
     if super::stateless::is_stateless(&req, &body) {
         return super::stateless::handle(&req, &node, body).await;
     }

@@ -28,6 +28,10 @@ fn every_refusal() -> Vec<Refusal> {
         Refusal::Unauthenticated {
             challenge: "Bearer realm=\"switchyard\"".into(),
         },
+        Refusal::InsufficientScope {
+            challenge: "Bearer error=\"insufficient_scope\", scope=\"a b\"".into(),
+            scope: "a b".into(),
+        },
         Refusal::NoStream,
         Refusal::Rpc(ErrorObject::new(code::HEADER_MISMATCH, "x")),
         Refusal::Unavailable("redis down".into()),
@@ -80,6 +84,14 @@ fn expected(r: &Refusal) -> (u16, i64, Vec<(&'static str, &'static str)>) {
             code::INVALID_REQUEST,
             vec![("www-authenticate", "Bearer realm=\"switchyard\"")],
         ),
+        Refusal::InsufficientScope { .. } => (
+            403,
+            code::INVALID_REQUEST,
+            vec![(
+                "www-authenticate",
+                "Bearer error=\"insufficient_scope\", scope=\"a b\"",
+            )],
+        ),
         Refusal::NoStream => (409, code::INVALID_REQUEST, vec![]),
         Refusal::Rpc(_) => (400, code::HEADER_MISMATCH, vec![]),
         Refusal::Unavailable(_) => (503, code::INTERNAL_ERROR, vec![("retry-after", "1")]),
@@ -104,7 +116,7 @@ fn the_table_has_every_variant_exactly_once() {
     // `expected` is exhaustive; this counts its arms through the examples.
     assert_eq!(
         all.len(),
-        24,
+        25,
         "every variant needs one example in every_refusal"
     );
 }
