@@ -409,6 +409,53 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_cache_is_bounded_by_bytes_as_well_as_by_count() {
+        use quick_cache::Weighter;
+        let record = |info: &str| {
+            let fields: HashMap<String, String> =
+                HashMap::from([("client_info".to_owned(), info.to_owned())]);
+            weigh(&fields)
+        };
+        let small = record("{}");
+        let big = record(&"x".repeat(100_000));
+        assert!(big > 100_000 && small < 300, "{small} {big}");
+        let weigher = ByBytes { floor: 1000 };
+        let cached = |weight| Cached {
+            version: "1".into(),
+            record: Arc::new(SessionRecord {
+                id: "s".into(),
+                principal: "p".into(),
+                transport: Transport::StreamableHttp,
+                protocol_version: "2025-11-25".into(),
+                client_info: json!({}),
+                client_capabilities: json!({}),
+                initialized: true,
+                log_level: None,
+                subscriptions: BTreeSet::new(),
+                created_at_ms: 0,
+                get_stream: None,
+            }),
+            refreshed: Instant::now(),
+            weight,
+        };
+        assert_eq!(
+            weigher.weight(&"k".into(), &cached(small)),
+            1000,
+            "the count's share"
+        );
+        assert_eq!(weigher.weight(&"k".into(), &cached(big)), big + 1);
+        // A cache of 10 records and 10 KB: a 100 KB record does not stay, and small ones
+        // stop at the count.
+        let cache = quick_cache::sync::Cache::with_weighter(10, 10_000, ByBytes { floor: 1000 });
+        cache.insert("big".to_owned(), cached(big));
+        assert!(cache.get("big").is_none(), "heavier than the whole cache");
+        for i in 0..50 {
+            cache.insert(format!("s{i}"), cached(small));
+        }
+        assert!(cache.len() <= 10, "{}", cache.len());
+    }
+
+    #[test]
     fn records_round_trip_through_hash_fields() {
         let rec = SessionRecord {
             id: "s1".into(),
