@@ -182,6 +182,20 @@ impl HostAllowList {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value (RFC 6750: the scheme is
+/// case-insensitive; the token is one or more `token68` characters, surrounding spaces
+/// allowed); `None` for any other scheme, an empty token, or a token with other bytes.
+pub fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (scheme, rest) = value.split_at(space);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return None;
+    }
+    let token = rest.trim_ascii();
+    let token68 = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b);
+    (!token.is_empty() && token.iter().all(token68)).then_some(token)
+}
+
 #[cfg(test)]
 mod host_tests;
 #[cfg(test)]

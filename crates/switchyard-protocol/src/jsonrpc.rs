@@ -31,6 +31,9 @@ pub mod code {
     pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
     /// Switchyard: the session is unknown or terminated (HTTP 404 carries it).
     pub const SESSION_NOT_FOUND: i64 = -32001;
+    /// Switchyard: a limit of the node was reached (429, 503, 413, 431 carry it; the message
+    /// names the setting). In the implementation-defined server-error range.
+    pub const LIMIT_EXCEEDED: i64 = -32050;
 }
 
 /// A JSON-RPC request id: a string or an integer (MCP forbids `null`).

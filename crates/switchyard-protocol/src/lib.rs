@@ -6,6 +6,7 @@
 //!
 //! - [`jsonrpc`]: JSON-RPC 2.0 messages, the classifier that turns a POST body into a
 //!   single message or a batch, and the standard/MCP error codes.
+//! - [`depth`]: how deeply a JSON text nests, found before parsing it.
 //! - [`method`]: MCP method names as a type.
 //! - [`revision`]: the protocol revisions Switchyard serves, their eras, version negotiation.
 //! - [`headers`]: `Accept`, `Content-Type`, `Mcp-Session-Id` and `Origin`/`Host` rules.
@@ -14,6 +15,7 @@
 //! - [`stateless`]: the stateless 2026-07-28 revision: `_meta` keys and header/body rules.
 //! - [`envelope`]: the bus envelope nodes (and applications) publish to each other.
 
+pub mod depth;
 pub mod envelope;
 pub mod event_id;
 pub mod headers;

@@ -47,6 +47,9 @@ pub struct RedisOptions {
     /// Decoded session records a node keeps, each checked against the stored version on
     /// every read (see [`crate::RedisSessionStore`]); 0 turns the cache off.
     pub session_cache: usize,
+    /// About how many bytes of records that cache holds (each weighs its stored fields'
+    /// bytes); it evicts past either bound.
+    pub session_cache_bytes: u64,
 }
 
 impl Default for RedisOptions {
@@ -63,6 +66,7 @@ impl Default for RedisOptions {
             heartbeat: Duration::from_secs(1),
             broadcast_log_max_len: 10_000,
             session_cache: 10_000,
+            session_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }

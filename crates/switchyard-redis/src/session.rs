@@ -73,24 +73,53 @@ const SUB_PREFIX: &str = "sub:";
 ///   three quarters of the TTL never expires, and one left alone expires within the TTL.
 /// - `create` and `update` are one Lua script each, so a patch is atomic with respect to
 ///   every other patch of the session, on any node; `delete` is one `DEL`.
-/// - The cache holds at most [`crate::RedisOptions::session_cache`] records (`quick_cache`:
-///   sharded, S3-FIFO eviction, so a session read once does not push out the ones read all
-///   the time); a session not in it costs a full read, nothing more.
+/// - The cache holds at most [`crate::RedisOptions::session_cache`] records and about
+///   [`crate::RedisOptions::session_cache_bytes`] bytes of them (`quick_cache`: sharded,
+///   S3-FIFO eviction, so a session read once does not push out the ones read all the time;
+///   a record weighs the bytes of its stored fields, and at least its share of the bytes
+///   for the count, so both bounds hold); a session not in it costs a full read, nothing more.
 /// - A clone is another handle on the same connections and the same cache; the store of a
 ///   [`crate::RedisState::worker`] handle shares the cache, not the connections.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     core: Arc<Core>,
     /// `None` when `session_cache` is 0.
-    cache: Option<Arc<quick_cache::sync::Cache<String, Cached>>>,
+    cache: Option<Arc<quick_cache::sync::Cache<String, Cached, ByBytes>>>,
 }
 
-/// A decoded record, the version it was read at, and when this node last refreshed its TTL.
+/// A decoded record, the version it was read at, when this node last refreshed its TTL, and
+/// what it weighs in the cache.
 #[derive(Clone)]
 struct Cached {
     version: String,
     record: Arc<SessionRecord>,
     refreshed: Instant,
+    weight: u64,
+}
+
+/// Weighs a cached record by the bytes of its stored fields (plus a fixed overhead), and at
+/// least `floor`: the byte bound divided by the count bound.
+#[derive(Clone)]
+struct ByBytes {
+    floor: u64,
+}
+
+/// What a cached record costs beyond its fields' bytes (the entry, the `Arc`, the key).
+const RECORD_OVERHEAD: u64 = 256;
+
+impl quick_cache::Weighter<String, Cached> for ByBytes {
+    fn weight(&self, key: &String, val: &Cached) -> u64 {
+        (key.len() as u64 + val.weight).max(self.floor)
+    }
+}
+
+/// The bytes a record's stored fields take.
+fn weigh(fields: &HashMap<String, String>) -> u64 {
+    RECORD_OVERHEAD
+        + fields
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum::<u64>()
 }
 
 impl std::fmt::Debug for RedisSessionStore {
@@ -104,7 +133,15 @@ impl std::fmt::Debug for RedisSessionStore {
 impl RedisSessionStore {
     pub(crate) fn new(core: Arc<Core>) -> Self {
         let limit = core.options.session_cache;
-        let cache = (limit > 0).then(|| Arc::new(quick_cache::sync::Cache::new(limit)));
+        let bytes = core.options.session_cache_bytes.max(1);
+        let cache = (limit > 0).then(|| {
+            let floor = (bytes / limit as u64).max(1);
+            Arc::new(quick_cache::sync::Cache::with_weighter(
+                limit,
+                bytes,
+                ByBytes { floor },
+            ))
+        });
         Self { core, cache }
     }
 
@@ -126,12 +163,20 @@ impl RedisSessionStore {
         }
     }
 
-    fn remember(&self, id: &str, version: String, record: Arc<SessionRecord>, now: Instant) {
+    fn remember(
+        &self,
+        id: &str,
+        version: String,
+        record: Arc<SessionRecord>,
+        weight: u64,
+        now: Instant,
+    ) {
         if let Some(cache) = &self.cache {
             let entry = Cached {
                 version,
                 record,
                 refreshed: now,
+                weight,
             };
             cache.insert(id.to_owned(), entry);
         }
@@ -297,7 +342,7 @@ impl SessionStore for RedisSessionStore {
                 if due {
                     // A concurrent read may have cached a newer version meanwhile; putting
                     // this one back only costs that read's successor a full read.
-                    self.remember(id, version, c.record.clone(), now);
+                    self.remember(id, version, c.record.clone(), c.weight, now);
                 }
                 return Ok(Some(c.record));
             }
@@ -320,8 +365,9 @@ impl SessionStore for RedisSessionStore {
             return Ok(None);
         }
         let version = fields.remove("v").unwrap_or_else(|| "0".to_owned());
+        let weight = weigh(&fields);
         let record = Arc::new(decode(id, fields)?);
-        self.remember(id, version, record.clone(), now);
+        self.remember(id, version, record.clone(), weight, now);
         Ok(Some(record))
     }
 
@@ -361,6 +407,53 @@ impl SessionStore for RedisSessionStore {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_cache_is_bounded_by_bytes_as_well_as_by_count() {
+        use quick_cache::Weighter;
+        let record = |info: &str| {
+            let fields: HashMap<String, String> =
+                HashMap::from([("client_info".to_owned(), info.to_owned())]);
+            weigh(&fields)
+        };
+        let small = record("{}");
+        let big = record(&"x".repeat(100_000));
+        assert!(big > 100_000 && small < 300, "{small} {big}");
+        let weigher = ByBytes { floor: 1000 };
+        let cached = |weight| Cached {
+            version: "1".into(),
+            record: Arc::new(SessionRecord {
+                id: "s".into(),
+                principal: "p".into(),
+                transport: Transport::StreamableHttp,
+                protocol_version: "2025-11-25".into(),
+                client_info: json!({}),
+                client_capabilities: json!({}),
+                initialized: true,
+                log_level: None,
+                subscriptions: BTreeSet::new(),
+                created_at_ms: 0,
+                get_stream: None,
+            }),
+            refreshed: Instant::now(),
+            weight,
+        };
+        assert_eq!(
+            weigher.weight(&"k".into(), &cached(small)),
+            1000,
+            "the count's share"
+        );
+        assert_eq!(weigher.weight(&"k".into(), &cached(big)), big + 1);
+        // A cache of 10 records and 10 KB: a 100 KB record does not stay, and small ones
+        // stop at the count.
+        let cache = quick_cache::sync::Cache::with_weighter(10, 10_000, ByBytes { floor: 1000 });
+        cache.insert("big".to_owned(), cached(big));
+        assert!(cache.get("big").is_none(), "heavier than the whole cache");
+        for i in 0..50 {
+            cache.insert(format!("s{i}"), cached(small));
+        }
+        assert!(cache.len() <= 10, "{}", cache.len());
+    }
 
     #[test]
     fn records_round_trip_through_hash_fields() {

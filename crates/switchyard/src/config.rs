@@ -7,6 +7,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub mod limits;
+mod redact;
+pub use limits::LimitsConfig;
+pub use redact::REDACTED;
+
 /// The whole configuration of a node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -30,6 +35,10 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Shared state in Redis (several nodes behind one balancer).
     pub redis: RedisConfig,
+    /// Timeouts, sizes and counts that protect the node ([`LimitsConfig`]).
+    pub limits: LimitsConfig,
+    /// Who may use the node ([`crate::auth::AuthConfig`]).
+    pub auth: crate::auth::AuthConfig,
 }
 
 /// Shared state in Redis. With no URL (the default) the node keeps its state in memory:
@@ -88,6 +97,11 @@ pub struct AdminConfig {
     /// Bearer token required by every `/admin/v1/…` request
     /// (`SWITCHYARD__ADMIN__TOKEN`). Empty (the default) disables the API: 404.
     pub token: String,
+    /// An address of its own for the push API (`SWITCHYARD__ADMIN__BIND`, e.g.
+    /// `10.0.0.5:9090` on an internal network): `/admin/…` is then served there only, and
+    /// that listener serves nothing else (404). Empty (the default): the push API shares
+    /// `bind`.
+    pub bind: String,
 }
 
 /// Settings of the stateless (2026-07-28) revision.
@@ -96,8 +110,11 @@ pub struct AdminConfig {
 pub struct StatelessConfig {
     /// Secret that integrity-protects `requestState` (HMAC-SHA256). Every node behind one
     /// balancer needs the same value, or a retry landing on another node is refused. Empty
-    /// (the default) means a random key per process — fine for a single node.
-    pub state_key: String,
+    /// (the default) means a random key per process — fine for a single node. A list
+    /// (`["new", "old"]`, or `SWITCHYARD__STATELESS__STATE_KEY=new,old`) rotates it: states
+    /// are sealed with the first and accepted under any, so roll out `[new, old]`
+    /// everywhere, then drop `old` once `state_ttl_secs` has passed.
+    pub state_key: StateKey,
     /// Seconds a minted `requestState` stays valid. Default 600.
     pub state_ttl_secs: u64,
     /// `ttlMs` put on list results (tools, prompts, resources, templates) and discover.
@@ -110,11 +127,39 @@ pub struct StatelessConfig {
 impl Default for StatelessConfig {
     fn default() -> Self {
         Self {
-            state_key: String::new(),
+            state_key: StateKey::One(String::new()),
             state_ttl_secs: 600,
             list_ttl_ms: 60_000,
             read_ttl_ms: 0,
         }
+    }
+}
+
+/// `stateless.state_key`: one key, or a rotation (sign with the first, accept all).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StateKey {
+    /// One key (`""`: none configured).
+    One(String),
+    /// Keys newest first.
+    Rotation(Vec<String>),
+}
+
+impl StateKey {
+    /// The configured keys, newest first, without empty entries.
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            StateKey::One(k) => vec![k.as_str()],
+            StateKey::Rotation(ks) => ks.iter().map(String::as_str).collect(),
+        }
+        .into_iter()
+        .filter(|k| !k.is_empty())
+        .collect()
+    }
+
+    /// Whether no key is configured.
+    pub fn is_empty(&self) -> bool {
+        self.keys().is_empty()
     }
 }
 
@@ -218,6 +263,8 @@ impl Default for Config {
             stateless: StatelessConfig::default(),
             admin: AdminConfig::default(),
             redis: RedisConfig::default(),
+            limits: LimitsConfig::default(),
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }
@@ -318,7 +365,9 @@ impl Config {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("http.allowed_hosts")
-                .with_list_parse_key("http.allowed_origins"),
+                .with_list_parse_key("http.allowed_origins")
+                .with_list_parse_key("limits.trusted_proxies")
+                .with_list_parse_key("stateless.state_key"),
         );
         if let Some(b) = &overrides.bind {
             builder = builder.set_override("bind", b.as_str())?;
@@ -382,7 +431,28 @@ impl Config {
             "stateless.state_key is not set and state is in memory: a random key for this \
              process (fine for one node)"
         };
-        vec![hosts, key.to_owned()]
+        let mut notes = vec![hosts, key.to_owned()];
+        if let Some(warning) = self.open_to_everyone() {
+            notes.push(warning);
+        }
+        notes
+    }
+
+    /// The warning for a node that asks nobody who they are (`auth.mode = "none"`) while
+    /// bound to an address other than loopback; `None` otherwise.
+    pub fn open_to_everyone(&self) -> Option<String> {
+        let loopback = self
+            .bind
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback());
+        (self.auth.mode == crate::auth::AuthMode::None && !loopback).then(|| {
+            format!(
+                "WARNING: auth.mode is \"none\" and bind {} is not a loopback address: anyone \
+                 who reaches this node can open sessions and call every tool; set auth.mode \
+                 (SWITCHYARD__AUTH__MODE) to \"api_key\" on a network",
+                self.bind
+            )
+        })
     }
 
     /// Checks ranges and names after loading.
@@ -423,6 +493,11 @@ impl Config {
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");
         }
+        if !self.admin.bind.is_empty() && self.admin.bind.parse::<std::net::SocketAddr>().is_err() {
+            return bad("admin.bind must be empty or an address such as 127.0.0.1:9090");
+        }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
+        self.auth.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }
@@ -491,6 +566,51 @@ mod tests {
         std::fs::write(&path, "[http]\nno_such_key = 1\n").expect("write");
         assert!(Config::load(Some(&path), &Overrides::default()).is_err());
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn auth_limits_and_a_key_rotation_load_from_the_environment_names() {
+        let dir = tempfile_dir("auth");
+        let path = dir.join("switchyard.toml");
+        std::fs::write(
+            &path,
+            "[auth]\nmode = \"api_key\"\napi_keys_file = \"/k.json\"\n\
+             [stateless]\nstate_key = [\"new\", \"old\"]\n[limits]\nmax_streams = 3\n\
+             trusted_proxies = [\"10.0.0.0/8\"]\n",
+        )
+        .expect("write");
+        let cfg = Config::load(Some(&path), &Overrides::default()).expect("load");
+        assert_eq!(cfg.auth.mode, crate::auth::AuthMode::ApiKey);
+        assert_eq!(cfg.stateless.state_key.keys(), ["new", "old"]);
+        assert_eq!(cfg.limits.max_streams, 3);
+        std::fs::write(&path, "[auth]\nmode = \"api_key\"\n").expect("write");
+        assert!(
+            Config::load(Some(&path), &Overrides::default()).is_err(),
+            "needs a keys file"
+        );
+        std::fs::write(&path, "[auth]\nmode = \"oauth\"\n").expect("write");
+        assert!(
+            Config::load(Some(&path), &Overrides::default()).is_err(),
+            "not built yet"
+        );
+        std::fs::write(&path, "[limits]\ntrusted_proxies = [\"nope\"]\n").expect("write");
+        assert!(Config::load(Some(&path), &Overrides::default()).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+
+        let mut open = Config::default();
+        assert!(open.open_to_everyone().is_none(), "loopback");
+        open.bind = "0.0.0.0:8080".into();
+        assert!(
+            open.open_to_everyone()
+                .is_some_and(|w| w.contains("auth.mode"))
+        );
+        assert!(open.notes().iter().any(|n| n.starts_with("WARNING")));
+    }
+
+    fn tempfile_dir(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sy-cfg-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
     }
 
     #[test]

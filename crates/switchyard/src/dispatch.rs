@@ -57,6 +57,20 @@ pub async fn dispatch(
     }
 }
 
+/// Whether the node answers `req` itself (at once, without the backend).
+pub fn answered_by_node(req: &Request) -> bool {
+    matches!(
+        req.kind(),
+        Some(
+            Method::Initialize
+                | Method::Ping
+                | Method::LoggingSetLevel
+                | Method::ResourcesSubscribe
+                | Method::ResourcesUnsubscribe
+        )
+    )
+}
+
 /// Answers the methods the node owns; `None` for those the backend handles.
 async fn session_method(
     node: &Arc<Node>,
@@ -84,6 +98,22 @@ async fn session_method(
             )),
         },
         Method::ResourcesSubscribe | Method::ResourcesUnsubscribe => match req.param_str("uri") {
+            // Checked against the record as this request read it: requests running at once
+            // may pass the limit by their own subscriptions, which `limits.max_batch_len` and
+            // `limits.max_inflight_per_session` bound.
+            Some(uri)
+                if method == Method::ResourcesSubscribe
+                    && !session.subscriptions.contains(uri)
+                    && session.subscriptions.len() >= node.limits.config.max_subscriptions =>
+            {
+                Err(limit_error(
+                    "limits.max_subscriptions",
+                    &format!(
+                        "the session holds its limit of {} subscriptions",
+                        node.limits.config.max_subscriptions
+                    ),
+                ))
+            }
             Some(uri) => {
                 let patch = if method == Method::ResourcesSubscribe {
                     SessionPatch::Subscribe(uri.to_owned())
@@ -160,6 +190,33 @@ pub fn initialize_result(node: &Node, req: &Request) -> Result<(Revision, Value)
         result.insert("instructions".into(), json!(i));
     }
     Ok((version, Value::Object(result)))
+}
+
+/// A JSON-RPC error for a limit reached inside a session (the answer to one request, not
+/// a refusal of the POST), naming the setting as [`crate::http::Refusal`]'s limits do.
+pub fn limit_error(setting: &str, message: &str) -> ErrorObject {
+    let env = format!("SWITCHYARD__{}", setting.replace('.', "__").to_uppercase());
+    ErrorObject::new(
+        switchyard_protocol::jsonrpc::code::LIMIT_EXCEEDED,
+        format!("{message} (limit: {setting}, {env})"),
+    )
+    .with_data(json!({ "limit": setting }))
+}
+
+/// Why an `initialize` may not be stored: its `clientInfo` and `capabilities` take more than
+/// `limits.max_client_data_bytes` as JSON. `None` when they fit.
+pub fn client_data_too_large(node: &Node, req: &Request) -> Option<String> {
+    let max = node.limits.config.max_client_data_bytes;
+    let size: usize = ["clientInfo", "capabilities"]
+        .iter()
+        .filter_map(|k| req.params.as_ref()?.get(*k))
+        .map(|v| serde_json::to_vec(v).map_or(0, |b| b.len()))
+        .sum();
+    (size > max).then(|| {
+        format!(
+            "initialize's clientInfo and capabilities take {size} bytes; at most {max} are stored"
+        )
+    })
 }
 
 /// A new session record from an `initialize` request.

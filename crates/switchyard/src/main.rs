@@ -51,7 +51,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Loads and validates the layered configuration, then prints the result as JSON.
+    /// Loads and validates the layered configuration, then prints the result as JSON, its
+    /// secrets redacted.
     Check {
         /// Configuration file (default: ./switchyard.toml if present).
         #[arg(long)]
@@ -76,7 +77,8 @@ fn main() -> anyhow::Result<()> {
         } => {
             let cfg = Config::load(config.as_deref(), &Overrides::default())?;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{}", serde_json::to_string_pretty(&cfg)?)?;
+            // Secrets are printed as "<redacted>" (an unset one stays empty).
+            writeln!(out, "{}", serde_json::to_string_pretty(&cfg.redacted())?)?;
             out.flush()?;
             // What follows from the values, on stderr so that stdout stays JSON.
             for note in cfg.notes() {
@@ -111,6 +113,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     for note in node.config.notes() {
         tracing::info!("{note}");
     }
+    if let Some(warning) = node.config.open_to_everyone() {
+        tracing::warn!("{warning}");
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
@@ -125,6 +130,17 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         }
     };
-    switchyard::serve(listener, node, shutdown).await?;
+    let admin = if node.config.admin.bind.is_empty() {
+        None
+    } else {
+        let bind = &node.config.admin.bind;
+        let admin =
+            TcpListener::bind(bind).with_context(|| format!("binding admin.bind {bind}"))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "admin listening on http://{}", admin.local_addr()?)?;
+        out.flush()?;
+        Some(admin)
+    };
+    switchyard::serve_with_admin(listener, admin, node, shutdown).await?;
     Ok(())
 }

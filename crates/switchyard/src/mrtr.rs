@@ -150,6 +150,9 @@ struct StatePayload {
     n: Option<String>,
     /// Expiry, ms since the Unix epoch.
     exp: u64,
+    /// The principal it was minted for: another principal's retry is refused.
+    #[serde(default)]
+    p: String,
     /// The answers given so far, by key.
     a: Map<String, Value>,
 }
@@ -158,6 +161,8 @@ struct StatePayload {
 #[derive(Clone)]
 pub struct StateSealer {
     key: Vec<u8>,
+    /// Older keys still accepted (a rotation in progress).
+    older: Vec<Vec<u8>>,
     ttl_ms: u64,
 }
 
@@ -172,7 +177,17 @@ impl std::fmt::Debug for StateSealer {
 impl StateSealer {
     /// A sealer with a secret key and a lifetime for the states it mints.
     pub fn new(key: Vec<u8>, ttl_ms: u64) -> Self {
-        Self { key, ttl_ms }
+        Self {
+            key,
+            older: Vec::new(),
+            ttl_ms,
+        }
+    }
+
+    /// Also accepts states sealed with `older` keys (it still seals with its own).
+    pub fn accepting(mut self, older: Vec<Vec<u8>>) -> Self {
+        self.older = older;
+        self
     }
 
     /// How long the states it mints stay valid, in milliseconds.
@@ -188,14 +203,21 @@ impl StateSealer {
     }
 
     /// Seals the answers so far for a retry of `method` on `name`.
-    pub fn seal(&self, method: &str, name: Option<&str>, answers: &Map<String, Value>) -> String {
+    pub fn seal(
+        &self,
+        principal: &str,
+        method: &str,
+        name: Option<&str>,
+        answers: &Map<String, Value>,
+    ) -> String {
         let exp = switchyard_state::now_ms() + self.ttl_ms;
-        self.seal_until(exp, method, name, answers)
+        self.seal_until(exp, principal, method, name, answers)
     }
 
     fn seal_until(
         &self,
         exp: u64,
+        principal: &str,
         method: &str,
         name: Option<&str>,
         answers: &Map<String, Value>,
@@ -205,6 +227,7 @@ impl StateSealer {
             m: method.to_owned(),
             n: name.map(str::to_owned),
             exp,
+            p: principal.to_owned(),
             a: answers.clone(),
         };
         let json = serde_json::to_vec(&payload).unwrap_or_default();
@@ -215,6 +238,7 @@ impl StateSealer {
     pub fn open(
         &self,
         state: &str,
+        principal: &str,
         method: &str,
         name: Option<&str>,
     ) -> Result<Map<String, Value>, ErrorObject> {
@@ -222,13 +246,18 @@ impl StateSealer {
         let (body, tag) = state.split_once('.').ok_or_else(|| bad("malformed"))?;
         let json = B64.decode(body).map_err(|_| bad("malformed"))?;
         let tag = B64.decode(tag).map_err(|_| bad("malformed"))?;
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(&json);
-        mac.verify_slice(&tag)
-            .map_err(|_| bad("integrity check failed"))?;
+        let verifies = |key: &[u8]| {
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+            mac.update(&json);
+            mac.verify_slice(&tag).is_ok()
+        };
+        let any = std::iter::once(&self.key).chain(&self.older);
+        if !any.into_iter().any(|k| verifies(k)) {
+            return Err(bad("integrity check failed"));
+        }
         let payload: StatePayload = serde_json::from_slice(&json).map_err(|_| bad("malformed"))?;
-        if payload.m != method || payload.n.as_deref() != name {
+        if payload.m != method || payload.n.as_deref() != name || payload.p != principal {
             return Err(bad("minted for another request"));
         }
         if payload.exp < switchyard_state::now_ms() {
@@ -248,17 +277,51 @@ mod tests {
         let s = StateSealer::new(b"k".to_vec(), 60_000);
         let mut answers = Map::new();
         answers.insert("user_name".into(), json!({"action": "accept"}));
-        let state = s.seal("tools/call", Some("t"), &answers);
-        assert_eq!(s.open(&state, "tools/call", Some("t")), Ok(answers));
+        let state = s.seal("alice", "tools/call", Some("t"), &answers);
+        assert_eq!(
+            s.open(&state, "alice", "tools/call", Some("t")),
+            Ok(answers)
+        );
         assert!(
-            s.open(&format!("{state}-TAMPERED"), "tools/call", Some("t"))
+            s.open(
+                &format!("{state}-TAMPERED"),
+                "alice",
+                "tools/call",
+                Some("t")
+            )
+            .is_err()
+        );
+        assert!(
+            s.open(&state, "alice", "tools/call", Some("other"))
                 .is_err()
         );
-        assert!(s.open(&state, "tools/call", Some("other")).is_err());
-        assert!(s.open(&state, "prompts/get", Some("t")).is_err());
+        assert!(s.open(&state, "alice", "prompts/get", Some("t")).is_err());
+        assert!(
+            s.open(&state, "bob", "tools/call", Some("t")).is_err(),
+            "bound to its principal"
+        );
         let other_key = StateSealer::new(b"k2".to_vec(), 60_000);
-        assert!(other_key.open(&state, "tools/call", Some("t")).is_err());
-        let old = s.seal_until(1, "tools/call", None, &Map::new());
-        assert!(s.open(&old, "tools/call", None).is_err(), "expired");
+        assert!(
+            other_key
+                .open(&state, "alice", "tools/call", Some("t"))
+                .is_err()
+        );
+        // A rotation: sealed with the old key, opened by a sealer that has moved on.
+        let rotated = StateSealer::new(b"k2".to_vec(), 60_000).accepting(vec![b"k".to_vec()]);
+        assert!(
+            rotated
+                .open(&state, "alice", "tools/call", Some("t"))
+                .is_ok()
+        );
+        let fresh = rotated.seal("alice", "tools/call", Some("t"), &Map::new());
+        assert!(
+            s.open(&fresh, "alice", "tools/call", Some("t")).is_err(),
+            "signed with the first"
+        );
+        let old = s.seal_until(1, "alice", "tools/call", None, &Map::new());
+        assert!(
+            s.open(&old, "alice", "tools/call", None).is_err(),
+            "expired"
+        );
     }
 }

@@ -65,6 +65,10 @@ pub struct Node {
     pub tasks: tokio_util::task::TaskTracker,
     /// The Redis state, to give each worker a handle of its own (`None`: in memory).
     redis: Option<switchyard_redis::RedisState>,
+    /// `[limits]` and their counters, shared by every worker.
+    pub limits: Arc<crate::limits::Limits>,
+    /// Who is asking (`auth.mode`).
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 type ParamHeaders = HashMap<String, Vec<(String, Vec<String>)>>;
@@ -123,6 +127,9 @@ pub enum BuildError {
     /// Redis could not be reached or is not usable.
     #[error("redis: {0}")]
     Redis(#[from] switchyard_redis::ConnectError),
+    /// The authenticator could not be built (e.g. an unreadable `auth.api_keys_file`).
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 impl Node {
@@ -138,6 +145,7 @@ impl Node {
             timeout: Duration::from_millis(config.redis.timeout_ms),
             bus_capacity: BUS_CAPACITY,
             session_cache: config.redis.session_cache,
+            session_cache_bytes: config.limits.session_cache_bytes,
             connections: config.redis.connections,
             max_connections: config.redis.pool_size(config.http.worker_count()),
             ..switchyard_redis::RedisOptions::default()
@@ -159,6 +167,7 @@ impl Node {
             None
         };
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
+        let config_auth = config.auth.clone();
         let mut node = Node::new(
             config,
             backend,
@@ -166,7 +175,9 @@ impl Node {
             Arc::new(state.log().clone()),
             Arc::new(state.bus().clone()),
         );
+        let auth = Arc::new(crate::auth::Auth::from_config(&config_auth)?);
         if let Some(n) = Arc::get_mut(&mut node) {
+            n.auth = auth;
             n.warnings = warnings;
             if let Some(key) = shared_key {
                 n.sealer = StateSealer::new(key.into_bytes(), n.sealer.ttl_ms());
@@ -210,6 +221,8 @@ impl Node {
             tool_headers: Arc::clone(&self.tool_headers),
             warnings: self.warnings.clone(),
             redis: Some(state),
+            limits: Arc::clone(&self.limits),
+            auth: Arc::clone(&self.auth),
         })
     }
 
@@ -225,7 +238,12 @@ impl Node {
             ttl,
         ));
         let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
-        Ok(Node::new(config, backend, sessions, log, bus))
+        let auth = Arc::new(crate::auth::Auth::from_config(&config.auth)?);
+        let mut node = Node::new(config, backend, sessions, log, bus);
+        if let Some(n) = Arc::get_mut(&mut node) {
+            n.auth = auth;
+        }
+        Ok(node)
     }
 
     /// A node from parts.
@@ -238,12 +256,13 @@ impl Node {
     ) -> Arc<Node> {
         let hosts = HostAllowList::new(config.host_policy().entries());
         let origins = HostAllowList::new(&config.http.allowed_origins);
-        let key = if config.stateless.state_key.is_empty() {
-            random_key().into_bytes()
-        } else {
-            config.stateless.state_key.as_bytes().to_vec()
+        let keys = config.stateless.state_key.keys();
+        let ttl_ms = config.stateless.state_ttl_secs * 1000;
+        let sealer = match keys.split_first() {
+            None => StateSealer::new(random_key().into_bytes(), ttl_ms),
+            Some((first, older)) => StateSealer::new(first.as_bytes().to_vec(), ttl_ms)
+                .accepting(older.iter().map(|k| k.as_bytes().to_vec()).collect()),
         };
-        let sealer = StateSealer::new(key, config.stateless.state_ttl_secs * 1000);
         let id = if config.node_id.is_empty() {
             let n: u32 = rand::rng().random();
             format!("{n:08x}")
@@ -252,6 +271,7 @@ impl Node {
         };
         let tool_headers = Arc::new(ToolHeaders::default());
         let tasks = tokio_util::task::TaskTracker::new();
+        let config_limits = config.limits.clone();
         Arc::new(Node {
             id,
             inflight: Arc::default(),
@@ -273,6 +293,8 @@ impl Node {
             tool_headers,
             warnings: Vec::new(),
             redis: None,
+            limits: Arc::new(crate::limits::Limits::new(config_limits)),
+            auth: Arc::new(crate::auth::Auth::None),
         })
     }
 

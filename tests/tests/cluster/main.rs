@@ -17,6 +17,8 @@
 //! - `budget`: `INFO commandstats` deltas around 200 calls: one round trip per POST.
 //! - `workers`: one node with 96 HTTP workers on its own Redis, 960 concurrent requests:
 //!   no 503, and no more Redis connections than its configuration allows.
+//! - `hijack`: sessions bound to principals (`auth.mode = "api_key"`): another principal's
+//!   session id gets 404 on every node, its `requestState` is refused.
 //! - `conformance`: both conformance requirement sets through the balancer, run and judged
 //!   as against one node ([`switchyard_tests::conformance`]).
 //! - `interop`: the Python and TypeScript SDK drivers through the balancer.
@@ -26,6 +28,7 @@ mod admin;
 mod budget;
 mod conformance;
 mod follower;
+mod hijack;
 mod interop;
 mod once;
 mod push;

@@ -12,6 +12,11 @@
 //!   session alive.
 //! - `streams`: SSE event ids and `Last-Event-ID` resumption.
 //! - `cancel`: `notifications/cancelled` stops a running request.
+//! - `auth_scopes`: API keys with scopes per method and per tool; 403 `insufficient_scope`.
+//! - `admin_listener`: `admin.bind` puts the push API on a listener of its own.
+//! - `limits_conn`: stalled bodies (408), unfinished headers, the per-IP connection cap.
+//! - `limits_size`: JSON depth, batch length, headers, stored client data, subscriptions,
+//!   streams per node, requests in flight per session — each refusal names its setting.
 //! - `legacy_sse`: the 2024-11-05 `/sse` + `/messages` endpoints.
 //! - `modern_support`: a raw 2026-07-28 client (`_meta`, mirrored headers).
 //! - `modern_eras`: a legacy and a modern client on one node, each in its own era.
@@ -22,9 +27,13 @@
 //! - `modern_listen`: `subscriptions/listen` on one node and across nodes (Redis).
 //! - `modern_mrtr`: multi round-trip requests and their sealed `requestState`.
 
+mod admin_listener;
+mod auth_scopes;
 mod cancel;
 mod hosts;
 mod legacy_sse;
+mod limits_conn;
+mod limits_size;
 mod modern_eras;
 mod modern_headers;
 mod modern_listen;

@@ -108,3 +108,28 @@ fn session_ids_are_visible_ascii() {
         assert!(!is_valid_session_id(bad), "{bad:?}");
     }
 }
+
+#[test]
+fn bearer_tokens_are_read_strictly() {
+    use super::bearer_token;
+    assert_eq!(
+        bearer_token(b"Bearer abc.DEF-_~+/="),
+        Some(&b"abc.DEF-_~+/="[..])
+    );
+    assert_eq!(bearer_token(b"bearer   tok  "), Some(&b"tok"[..]));
+    for bad in [
+        &b"Basic abc"[..],
+        b"Bearer",
+        b"Bearer ",
+        b"Bearer a b",
+        b"Bearer \xff",
+        b"tok",
+    ] {
+        assert_eq!(
+            bearer_token(bad),
+            None,
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}

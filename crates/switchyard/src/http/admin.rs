@@ -19,7 +19,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use switchyard_protocol::jsonrpc::{self, Body, Message};
+use switchyard_protocol::jsonrpc::{Body, Message};
 use switchyard_protocol::method::Method;
 
 use super::{HttpError, NodeData, Refusal};
@@ -53,17 +53,21 @@ fn authorize(req: &HttpRequest, token: &str) -> Result<(), HttpError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    // Compare every byte, so the time taken does not reveal a matching prefix.
-    let same = given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    // Constant time, and over digests so that not even the token's length shows.
+    let same = token_matches(given.as_bytes(), token.as_bytes());
     if same {
         return Ok(());
     }
     Err(Refusal::Unauthorized.into())
+}
+
+/// Whether `given` is `token`, compared in constant time (`subtle`) over their SHA-256
+/// digests.
+pub fn token_matches(given: &[u8], token: &[u8]) -> bool {
+    use sha2::Digest;
+    use subtle::ConstantTimeEq;
+    let (a, b) = (sha2::Sha256::digest(given), sha2::Sha256::digest(token));
+    bool::from(a.as_slice().ct_eq(b.as_slice()))
 }
 
 async fn notification(
@@ -73,8 +77,7 @@ async fn notification(
 ) -> Result<Message, HttpError> {
     authorize(req, &node.config.admin.token)?;
     super::check_json_body(req)?;
-    let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
-    let body = jsonrpc::classify(&bytes)?;
+    let body = super::read_message(payload, node).await?;
     match body {
         Body::Single(Ok(m @ Message::Notification(_))) => Ok(m),
         Body::Single(Err(invalid)) => Err(HttpError::bad_request(invalid.reason)),

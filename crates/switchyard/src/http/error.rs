@@ -38,8 +38,25 @@ pub enum Refusal {
     Gone,
     /// The push API is disabled (no `admin.token`): 404, `-32601`.
     AdminDisabled,
+    /// A path this listener does not serve (`admin.bind` splits the push API from the MCP
+    /// endpoints): 404, `-32601`.
+    NotHere,
     /// A push API call without the right bearer token: 401 with `WWW-Authenticate: Bearer`.
     Unauthorized,
+    /// An MCP request without a valid credential (`auth.mode`): 401 with this
+    /// `WWW-Authenticate` challenge.
+    Unauthenticated {
+        /// The `WWW-Authenticate` value.
+        challenge: String,
+    },
+    /// The principal lacks scopes the request needs: 403 with an `insufficient_scope`
+    /// challenge naming all of them.
+    InsufficientScope {
+        /// The `WWW-Authenticate` value.
+        challenge: String,
+        /// The scopes needed, space-separated.
+        scope: String,
+    },
     /// A push to a session that has no standalone stream: 409.
     NoStream,
     /// A 2026-07-28 request refused with a JSON-RPC error of its own: the status follows the
@@ -51,6 +68,54 @@ pub enum Refusal {
     /// Stored data that cannot be read, or a state conflict that should not happen: 500,
     /// logged. A retry does not help.
     Internal(String),
+    /// The node is at a capacity limit of its own (e.g. `limits.max_streams`): 503 with
+    /// `Retry-After`, so a balancer or client tries again, maybe on another node.
+    Busy {
+        /// The setting that bounds it.
+        setting: &'static str,
+        /// What was reached.
+        message: String,
+    },
+    /// The client is over a quota of its own (requests in flight per session, connections
+    /// per IP, a rate): 429 with `Retry-After`.
+    TooMany {
+        /// The setting that bounds it.
+        setting: &'static str,
+        /// What was reached.
+        message: String,
+    },
+    /// A request larger than a limit other than the body size (batch length, stored client
+    /// data): 413, no `Retry-After` (the same request is refused again).
+    OverLimit {
+        /// The setting that bounds it.
+        setting: &'static str,
+        /// What was too large.
+        message: String,
+    },
+    /// Too many or too large headers (`limits.max_headers`, `limits.max_header_bytes`): 431.
+    HeadersTooLarge {
+        /// The setting that bounds it.
+        setting: &'static str,
+        /// What was too large.
+        message: String,
+    },
+    /// JSON nested deeper than `limits.max_json_depth`: 400.
+    TooDeep {
+        /// The configured depth.
+        limit: usize,
+    },
+    /// The connection is past `limits.max_connections_per_ip`: 429 with `Retry-After`, and
+    /// the connection is closed.
+    TooManyConnections {
+        /// The configured limit.
+        max: usize,
+    },
+    /// The body did not arrive within `limits.body_timeout_ms`: 408, and the connection is
+    /// closed.
+    BodyTimeout {
+        /// The configured timeout, in milliseconds.
+        limit_ms: u64,
+    },
 }
 
 /// What a [`Refusal`] is answered with.
@@ -62,6 +127,8 @@ pub struct Answer {
     pub error: ErrorObject,
     /// Headers beside `Content-Type`.
     pub headers: Vec<(&'static str, String)>,
+    /// Close the connection after this answer (its request may still be arriving).
+    pub close: bool,
 }
 
 /// The seconds a client is told to wait before retrying a 503.
@@ -104,9 +171,21 @@ impl Refusal {
                     "Not Found: the admin API is disabled (set admin.token)",
                 ),
             ),
+            Refusal::NotHere => (
+                StatusCode::NOT_FOUND,
+                ErrorObject::new(code::METHOD_NOT_FOUND, "Not Found on this listener"),
+            ),
             Refusal::Unauthorized => plain(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized: a valid admin bearer token is required",
+            ),
+            Refusal::Unauthenticated { .. } => plain(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized: a valid credential is required (see WWW-Authenticate)",
+            ),
+            Refusal::InsufficientScope { scope, .. } => plain(
+                StatusCode::FORBIDDEN,
+                &format!("Forbidden: insufficient scope; this request needs: {scope}"),
             ),
             Refusal::NoStream => plain(
                 StatusCode::CONFLICT,
@@ -128,19 +207,91 @@ impl Refusal {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorObject::new(code::INTERNAL_ERROR, format!("internal error: {m}")),
             ),
+            Refusal::Busy { setting, message } => limit(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                setting,
+                message,
+            ),
+            Refusal::TooMany { setting, message } => limit(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                setting,
+                message,
+            ),
+            Refusal::OverLimit { setting, message } => limit(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                setting,
+                message,
+            ),
+            Refusal::HeadersTooLarge { setting, message } => limit(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "Request Header Fields Too Large",
+                setting,
+                message,
+            ),
+            Refusal::TooDeep { limit: max } => limit(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                "limits.max_json_depth",
+                &format!("the JSON nests deeper than {max} levels"),
+            ),
+            Refusal::TooManyConnections { max } => limit(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                "limits.max_connections_per_ip",
+                &format!("this client IP holds more than {max} connections"),
+            ),
+            Refusal::BodyTimeout { limit_ms } => limit(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request Timeout",
+                "limits.body_timeout_ms",
+                &format!("the body did not arrive within {limit_ms} ms"),
+            ),
         };
         let headers = match self {
             Refusal::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
             Refusal::Unauthorized => vec![("WWW-Authenticate", "Bearer".to_owned())],
-            Refusal::Unavailable(_) => vec![("Retry-After", RETRY_AFTER_SECS.to_string())],
+            Refusal::Unauthenticated { challenge }
+            | Refusal::InsufficientScope { challenge, .. } => {
+                vec![("WWW-Authenticate", challenge.clone())]
+            }
+            Refusal::Unavailable(_)
+            | Refusal::Busy { .. }
+            | Refusal::TooMany { .. }
+            | Refusal::TooManyConnections { .. } => {
+                vec![("Retry-After", RETRY_AFTER_SECS.to_string())]
+            }
             _ => Vec::new(),
         };
         Answer {
             status,
             error,
             headers,
+            close: matches!(
+                self,
+                Refusal::BodyTimeout { .. } | Refusal::TooManyConnections { .. }
+            ),
         }
     }
+}
+
+/// A limit's answer: `status`, and a [`code::LIMIT_EXCEEDED`] error whose message names the
+/// setting (and its environment variable) that bounds it.
+fn limit(
+    status: StatusCode,
+    reason: &str,
+    setting: &str,
+    message: &str,
+) -> (StatusCode, ErrorObject) {
+    let env = format!("SWITCHYARD__{}", setting.replace('.', "__").to_uppercase());
+    let error = ErrorObject::new(
+        code::LIMIT_EXCEEDED,
+        format!("{reason}: {message} (limit: {setting}, {env})"),
+    )
+    .with_data(serde_json::json!({ "limit": setting }));
+    (status, error)
 }
 
 /// The HTTP status of a 2026-07-28 answer carrying JSON-RPC error `code`: 404 for an unknown
@@ -245,6 +396,9 @@ impl ResponseError for HttpError {
         let mut resp = HttpResponse::build(answer.status);
         for h in answer.headers {
             resp.insert_header(h);
+        }
+        if answer.close {
+            resp.force_close();
         }
         let body = Message::Response(Response::error(self.0.id.clone(), answer.error));
         resp.content_type("application/json").body(body.to_json())

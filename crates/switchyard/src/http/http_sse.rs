@@ -32,6 +32,7 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
             Refusal::NotAcceptable("Not Acceptable: Accept must list text/event-stream").into(),
         );
     }
+    let slot = node.limits.stream()?;
     let node = node.get_ref().clone();
     let id = Node::new_session_id();
     let mut record = dispatch::new_record(
@@ -41,6 +42,7 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         &jsonrpc::Request::new(jsonrpc::Id::Number(0), Method::Initialize, None),
     );
     record.get_stream = Some(StreamId::Get.to_string());
+    record.principal = super::principal(&req);
     node.sessions.create(record.clone()).await?;
     let sub = node.bus.subscribe(&record.channel()).await?;
     let changes = node.bus.subscribe(BROADCAST).await?;
@@ -57,7 +59,7 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         Some(changes),
         OnEnd::EndSession,
     );
-    let response = super::sse_stream(&node, Box::pin(body));
+    let response = super::sse_stream(&node, crate::limits::hold(Box::pin(body), slot));
     Ok(response)
 }
 
@@ -80,13 +82,13 @@ pub async fn messages(
     let Some(id) = query.into_inner().session_id else {
         return Err(HttpError::bad_request("Bad Request: sessionId is required"));
     };
-    let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
-    let body = jsonrpc::classify(&bytes)?;
+    let body = super::read_message(payload, &node).await?;
+    super::check_scopes(&req, &node, &body)?;
     let session = node
         .sessions
         .get(&id)
         .await?
-        .filter(|s| s.transport == Transport::HttpSse)
+        .filter(|s| s.transport == Transport::HttpSse && s.principal == super::principal(&req))
         .ok_or_else(HttpError::session_not_found)?;
     let messages = match body {
         Body::Single(m) => vec![m],
@@ -107,6 +109,13 @@ pub async fn messages(
         match m {
             Ok(Message::Request(r)) if r.is(Method::Initialize) => {
                 let outcome = match dispatch::initialize_result(&node, &r) {
+                    Ok(_) if dispatch::client_data_too_large(&node, &r).is_some() => {
+                        let message = dispatch::client_data_too_large(&node, &r);
+                        Err(dispatch::limit_error(
+                            "limits.max_client_data_bytes",
+                            &message.unwrap_or_default(),
+                        ))
+                    }
                     Ok((version, result)) => {
                         let patch = SessionPatch::Negotiated {
                             protocol_version: version.as_str().into(),

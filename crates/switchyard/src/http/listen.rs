@@ -106,7 +106,8 @@ impl Filter {
 /// Like a GET stream, the response body is the listening itself: actix-web polls it while the
 /// client reads and drops it (and with it the subscription) when the client goes — no task
 /// and no channel per listener.
-pub async fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
+/// `slot` is the node's stream slot the listener holds while it lasts.
+pub async fn listen(node: &Arc<Node>, r: Request, slot: crate::limits::Slot) -> HttpResponse {
     let filter = Filter::agreed(node, r.params.as_ref());
     let sub_id = serde_json::to_value(&r.id).unwrap_or(Value::Null);
     let tag = move |mut params: Map<String, Value>| {
@@ -154,5 +155,8 @@ pub async fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
             }
         },
     );
-    super::sse_stream(node, Box::pin(first.chain(notices)))
+    super::sse_stream(
+        node,
+        crate::limits::hold(Box::pin(first.chain(notices)), slot),
+    )
 }

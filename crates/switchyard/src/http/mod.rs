@@ -4,6 +4,7 @@
 //!
 //! - [`admin`]: the push API (`/admin/v1/…`) for applications behind the gateway.
 //! - [`error`]: failures → HTTP status + JSON-RPC error body (the only place).
+//! - [`guard`]: the per-IP connection count and the header limits, before routing.
 //! - [`post`]: `POST /mcp` in a session (Streamable HTTP, 2025-03-26 … 2025-11-25).
 //! - [`stream`]: `GET /mcp` (standalone stream, `Last-Event-ID` resumption) and `DELETE /mcp`.
 //! - [`http_sse`]: `GET /sse` and `POST /messages` (the 2024-11-05 HTTP+SSE transport).
@@ -13,6 +14,7 @@
 pub mod admin;
 pub mod error;
 mod follow;
+pub mod guard;
 pub mod http_sse;
 pub mod listen;
 pub mod post;
@@ -28,6 +30,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use switchyard_protocol::headers::{self, Accepts};
+use switchyard_protocol::jsonrpc::Body;
 use switchyard_protocol::revision::Revision;
 use switchyard_state::SessionRecord;
 use tokio::sync::mpsc;
@@ -128,6 +131,46 @@ pub fn check_json_body(req: &HttpRequest) -> Result<(), HttpError> {
     Err(Refusal::UnsupportedMediaType.into())
 }
 
+/// Reads and classifies a JSON-RPC body under `[limits]`: the whole body within
+/// `limits.body_timeout_ms` (408 and the connection closed otherwise), at most
+/// `http.max_body_bytes` (413), nested at most `limits.max_json_depth` deep (400), a batch of
+/// at most `limits.max_batch_len` messages (413).
+pub async fn read_message(payload: web::Payload, node: &Node) -> Result<Body, HttpError> {
+    let limits = &node.limits.config;
+    let limit_ms = limits.body_timeout_ms;
+    let read = read_body(payload, node.config.http.max_body_bytes);
+    let bytes = match tokio::time::timeout(Duration::from_millis(limit_ms), read).await {
+        Ok(read) => read?,
+        Err(_) => {
+            node.limits.refusals.warn(&format!(
+                "a request body did not arrive within {limit_ms} ms"
+            ));
+            return Err(Refusal::BodyTimeout { limit_ms }.into());
+        }
+    };
+    if switchyard_protocol::depth::nesting_exceeds(&bytes, limits.max_json_depth) {
+        return Err(Refusal::TooDeep {
+            limit: limits.max_json_depth,
+        }
+        .into());
+    }
+    let body = switchyard_protocol::jsonrpc::classify(&bytes)?;
+    if let Body::Batch(items) = &body
+        && items.len() > limits.max_batch_len
+    {
+        return Err(Refusal::OverLimit {
+            setting: "limits.max_batch_len",
+            message: format!(
+                "a batch of {} messages; at most {} are accepted",
+                items.len(),
+                limits.max_batch_len
+            ),
+        }
+        .into());
+    }
+    Ok(body)
+}
+
 /// Reads the body, refusing more than the configured limit with 413.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, HttpError> {
     let too_large = || HttpError::from(Refusal::TooLarge { limit });
@@ -185,10 +228,33 @@ pub async fn session(req: &HttpRequest, node: &Node) -> Result<Arc<SessionRecord
             "Bad Request: malformed Mcp-Session-Id",
         ));
     }
+    let principal = principal(req);
+    // Another principal's session is answered exactly as an unknown one.
     node.sessions
         .get(id)
         .await?
+        .filter(|s| s.principal == principal)
         .ok_or_else(HttpError::session_not_found)
+}
+
+/// 403 when the principal lacks a scope `body` needs (`auth.method_scopes`,
+/// `auth.tool_scopes`).
+pub fn check_scopes(req: &HttpRequest, node: &Node, body: &Body) -> Result<(), HttpError> {
+    use actix_web::HttpMessage;
+    let extensions = req.extensions();
+    let principal = extensions.get::<crate::auth::Principal>();
+    match principal {
+        Some(p) => crate::auth::scopes::check(&node.config.auth, p, body),
+        None => Ok(()),
+    }
+}
+
+/// The name of the principal the guard authenticated for `req` (`anonymous` when none).
+pub fn principal(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<crate::auth::Principal>()
+        .map_or_else(|| crate::auth::ANONYMOUS.to_owned(), |p| p.name.clone())
 }
 
 /// An SSE response whose body is fed by `rx`, with keep-alive comments while idle.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use switchyard_protocol::event_id::{EventId, StreamId};
-use switchyard_protocol::jsonrpc::{self, Body, Id, Message, Request, Response};
+use switchyard_protocol::jsonrpc::{Body, Id, Message, Request, Response};
 use switchyard_protocol::method::Method;
 use switchyard_protocol::revision::Revision;
 use switchyard_protocol::sse::Event;
@@ -35,8 +35,8 @@ pub async fn handle(
         .into());
     }
     super::check_json_body(&req)?;
-    let bytes = super::read_body(payload, node.config.http.max_body_bytes).await?;
-    let body = jsonrpc::classify(&bytes)?;
+    let body = super::read_message(payload, &node).await?;
+    super::check_scopes(&req, &node, &body)?;
     if super::stateless::is_stateless(&req, &body) {
         return super::stateless::handle(&req, &node, body).await;
     }
@@ -74,7 +74,15 @@ pub async fn handle(
     // Room for every answer the node gives itself before the writer reads (a batch), plus
     // what the backend may send ahead of the writer.
     let (out, rx) = mpsc::channel(messages.len() + switchyard_backend::OUTBOX);
-    let mut works = Vec::new();
+    // Every request of the POST that the backend runs takes one of the session's in-flight
+    // slots on this node, or the POST is refused whole (429) before anything is
+    // acknowledged. What the node answers itself (`ping`, …) is done before the POST is.
+    let count = messages
+        .iter()
+        .filter(|m| matches!(m, Ok(Message::Request(r)) if !dispatch::answered_by_node(r)))
+        .count();
+    let mut slots = node.limits.inflight(&session.id, count)?;
+    let mut works: Vec<crate::dispatch::Work> = Vec::new();
     let mut answers = false;
     let mut requests = Vec::new();
     for m in messages {
@@ -84,7 +92,13 @@ pub async fn handle(
                     answers = true;
                     requests.push(r.id.clone());
                 }
-                works.extend(dispatch(&node, &session, m, &out).await?);
+                if let Some(work) = dispatch(&node, &session, m, &out).await? {
+                    let slot = slots.pop();
+                    works.push(Box::pin(async move {
+                        work.await;
+                        drop(slot);
+                    }));
+                }
             }
             Err(invalid) => {
                 answers = true;
@@ -128,8 +142,16 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
         Ok(ok) => ok,
         Err(e) => return Ok(json(Message::Response(Response::error(Some(r.id), e)))),
     };
+    if let Some(message) = dispatch::client_data_too_large(node, &r) {
+        return Err(HttpError::from(Refusal::OverLimit {
+            setting: "limits.max_client_data_bytes",
+            message,
+        })
+        .with_id(Some(r.id)));
+    }
     let id = Node::new_session_id();
-    let record = dispatch::new_record(id.clone(), Transport::StreamableHttp, version, &r);
+    let mut record = dispatch::new_record(id.clone(), Transport::StreamableHttp, version, &r);
+    record.principal = super::principal(req);
     node.sessions.create(record).await?;
     let mut resp = json(Message::Response(Response::result(r.id, result)));
     resp.headers_mut().insert(

@@ -115,11 +115,14 @@ pub async fn handle(
             r.id.clone(),
             discover(node),
         ))),
-        Some(Method::SubscriptionsListen) => Ok(super::listen::listen(node, r).await),
+        Some(Method::SubscriptionsListen) => {
+            let slot = node.limits.stream()?;
+            Ok(super::listen::listen(node, r, slot).await)
+        }
         Some(m) if REMOVED.contains(&m) => {
             Err(reject(&r.id, ErrorObject::method_not_found(m.as_str())))
         }
-        _ => Ok(run(node.clone(), r, meta).await),
+        _ => Ok(run(node.clone(), r, meta, super::principal(req)).await),
     }
 }
 
@@ -240,9 +243,10 @@ fn json_response(resp: &Response) -> HttpResponse {
 
 /// Runs a request through the backend and answers with JSON, or SSE once anything precedes
 /// the result. Closing the connection cancels the request.
-async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
+async fn run(node: Arc<Node>, r: Request, meta: RequestMeta, principal: String) -> HttpResponse {
     let (out, mut rx) = mpsc::channel(switchyard_backend::OUTBOX);
-    node.tasks.spawn(exchange(node.clone(), r, meta, out));
+    node.tasks
+        .spawn(exchange(node.clone(), r, meta, principal, out));
     let first = match rx.recv().await {
         Some(Message::Response(resp)) => return json_response(&resp),
         Some(other) => other,
@@ -274,10 +278,17 @@ async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
 
 /// One stateless request's life: answers from `inputResponses` and `requestState`, backend
 /// output filtered by the request's log level, and the result completed for the wire.
-async fn exchange(node: Arc<Node>, mut r: Request, meta: RequestMeta, out: mpsc::Sender<Message>) {
+/// `requestState` is bound to `principal`: another principal's is refused as tampered.
+async fn exchange(
+    node: Arc<Node>,
+    mut r: Request,
+    meta: RequestMeta,
+    principal: String,
+    out: mpsc::Sender<Message>,
+) {
     let id = r.id.clone();
     let name = stateless::expected_name(&r).flatten().map(str::to_owned);
-    let answers = match take_answers(&node, &mut r, name.as_deref()) {
+    let answers = match take_answers(&node, &mut r, &principal, name.as_deref()) {
         Ok(a) => a,
         Err(e) => {
             let _ = out
@@ -326,7 +337,14 @@ async fn exchange(node: Arc<Node>, mut r: Request, meta: RequestMeta, out: mpsc:
                 }
             },
             _ = peer.input_needed() => {
-                let resp = input_required(&node, &method, name.as_deref(), &peer, id.clone());
+                let resp = input_required(
+                    &node,
+                    &principal,
+                    &method,
+                    name.as_deref(),
+                    &peer,
+                    id.clone(),
+                );
                 let _ = out.send(Message::Response(resp)).await;
                 break;
             }
@@ -340,6 +358,7 @@ async fn exchange(node: Arc<Node>, mut r: Request, meta: RequestMeta, out: mpsc:
 fn take_answers(
     node: &Node,
     r: &mut Request,
+    principal: &str,
     name: Option<&str>,
 ) -> Result<Map<String, Value>, ErrorObject> {
     let method = r.method.clone();
@@ -348,7 +367,7 @@ fn take_answers(
     };
     let mut answers = match params.remove("requestState") {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::String(s)) => node.sealer.open(&s, &method, name)?,
+        Some(Value::String(s)) => node.sealer.open(&s, principal, &method, name)?,
         Some(_) => return Err(ErrorObject::invalid_params("requestState must be a string")),
     };
     match params.remove("inputResponses") {
@@ -365,6 +384,7 @@ fn take_answers(
 
 fn input_required(
     node: &Node,
+    principal: &str,
     method: &str,
     name: Option<&str>,
     peer: &MrtrPeer,
@@ -380,7 +400,7 @@ fn input_required(
     for q in peer.take_asked() {
         requests.insert(q.key, json!({ "method": q.method, "params": q.params }));
     }
-    let state = node.sealer.seal(method, name, peer.answers());
+    let state = node.sealer.seal(principal, method, name, peer.answers());
     let mut result = json!({
         "resultType": "input_required",
         "inputRequests": requests,

@@ -33,6 +33,7 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     }
     super::version_header(&req)?;
     let session = super::session(&req, &node).await?;
+    let slot = node.limits.stream()?;
     let node = node.get_ref().clone();
     let after = match req.headers().get("last-event-id") {
         None => None,
@@ -79,7 +80,10 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         follow.own(owner);
     }
     let body = follow.into_body(opening, replay, closed, sub, changes, OnEnd::Nothing);
-    Ok(super::sse_stream(&node, Box::pin(body)))
+    Ok(super::sse_stream(
+        &node,
+        crate::limits::hold(Box::pin(body), slot),
+    ))
 }
 
 /// 410: the events after the client's `Last-Event-ID` are gone.

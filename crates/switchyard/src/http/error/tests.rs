@@ -23,11 +23,38 @@ fn every_refusal() -> Vec<Refusal> {
         Refusal::MethodNotAllowed { allow: "GET, POST" },
         Refusal::Gone,
         Refusal::AdminDisabled,
+        Refusal::NotHere,
         Refusal::Unauthorized,
+        Refusal::Unauthenticated {
+            challenge: "Bearer realm=\"switchyard\"".into(),
+        },
+        Refusal::InsufficientScope {
+            challenge: "Bearer error=\"insufficient_scope\", scope=\"a b\"".into(),
+            scope: "a b".into(),
+        },
         Refusal::NoStream,
         Refusal::Rpc(ErrorObject::new(code::HEADER_MISMATCH, "x")),
         Refusal::Unavailable("redis down".into()),
         Refusal::Internal("corrupt".into()),
+        Refusal::Busy {
+            setting: "limits.max_streams",
+            message: "x".into(),
+        },
+        Refusal::TooMany {
+            setting: "limits.max_inflight_per_session",
+            message: "x".into(),
+        },
+        Refusal::OverLimit {
+            setting: "limits.max_batch_len",
+            message: "x".into(),
+        },
+        Refusal::HeadersTooLarge {
+            setting: "limits.max_header_bytes",
+            message: "x".into(),
+        },
+        Refusal::TooDeep { limit: 64 },
+        Refusal::TooManyConnections { max: 2 },
+        Refusal::BodyTimeout { limit_ms: 10 },
     ]
 }
 
@@ -46,15 +73,38 @@ fn expected(r: &Refusal) -> (u16, i64, Vec<(&'static str, &'static str)>) {
         }
         Refusal::Gone => (410, code::INVALID_REQUEST, vec![]),
         Refusal::AdminDisabled => (404, code::METHOD_NOT_FOUND, vec![]),
+        Refusal::NotHere => (404, code::METHOD_NOT_FOUND, vec![]),
         Refusal::Unauthorized => (
             401,
             code::INVALID_REQUEST,
             vec![("www-authenticate", "Bearer")],
         ),
+        Refusal::Unauthenticated { .. } => (
+            401,
+            code::INVALID_REQUEST,
+            vec![("www-authenticate", "Bearer realm=\"switchyard\"")],
+        ),
+        Refusal::InsufficientScope { .. } => (
+            403,
+            code::INVALID_REQUEST,
+            vec![(
+                "www-authenticate",
+                "Bearer error=\"insufficient_scope\", scope=\"a b\"",
+            )],
+        ),
         Refusal::NoStream => (409, code::INVALID_REQUEST, vec![]),
         Refusal::Rpc(_) => (400, code::HEADER_MISMATCH, vec![]),
         Refusal::Unavailable(_) => (503, code::INTERNAL_ERROR, vec![("retry-after", "1")]),
         Refusal::Internal(_) => (500, code::INTERNAL_ERROR, vec![]),
+        Refusal::Busy { .. } => (503, code::LIMIT_EXCEEDED, vec![("retry-after", "1")]),
+        Refusal::TooMany { .. } => (429, code::LIMIT_EXCEEDED, vec![("retry-after", "1")]),
+        Refusal::OverLimit { .. } => (413, code::LIMIT_EXCEEDED, vec![]),
+        Refusal::HeadersTooLarge { .. } => (431, code::LIMIT_EXCEEDED, vec![]),
+        Refusal::TooDeep { .. } => (400, code::LIMIT_EXCEEDED, vec![]),
+        Refusal::TooManyConnections { .. } => {
+            (429, code::LIMIT_EXCEEDED, vec![("retry-after", "1")])
+        }
+        Refusal::BodyTimeout { .. } => (408, code::LIMIT_EXCEEDED, vec![]),
     }
 }
 
@@ -66,7 +116,7 @@ fn the_table_has_every_variant_exactly_once() {
     // `expected` is exhaustive; this counts its arms through the examples.
     assert_eq!(
         all.len(),
-        15,
+        25,
         "every variant needs one example in every_refusal"
     );
 }
@@ -110,6 +160,32 @@ fn every_refusal_is_answered_as_the_table_says() {
                 .as_str()
                 .is_some_and(|m| !m.is_empty())
         );
+    }
+}
+
+#[test]
+fn limits_name_their_setting_and_only_timeouts_and_connection_caps_close() {
+    for r in every_refusal() {
+        let answer = r.answer();
+        if answer.error.code == code::LIMIT_EXCEEDED {
+            let setting = answer.error.data.as_ref().expect("data")["limit"]
+                .as_str()
+                .expect("limit")
+                .to_owned();
+            assert!(setting.starts_with("limits."), "{r:?}");
+            assert!(answer.error.message.contains(&setting), "{r:?}");
+            let env = format!("SWITCHYARD__{}", setting.replace('.', "__").to_uppercase());
+            assert!(
+                answer.error.message.contains(&env),
+                "{r:?}: {}",
+                answer.error.message
+            );
+        }
+        let closes = matches!(
+            r,
+            Refusal::BodyTimeout { .. } | Refusal::TooManyConnections { .. }
+        );
+        assert_eq!(answer.close, closes, "{r:?}");
     }
 }
 
