@@ -30,6 +30,57 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Shared state in Redis (several nodes behind one balancer).
     pub redis: RedisConfig,
+    /// How a node stops on SIGTERM or SIGINT (the drain).
+    pub shutdown: ShutdownConfig,
+    /// The readiness check behind `GET /readyz`.
+    pub health: HealthConfig,
+}
+
+/// How a node stops on SIGTERM or SIGINT: `/readyz` answers 503 at once; the node keeps
+/// serving for [`ShutdownConfig::drain_delay_secs`] (so load balancers stop sending to it);
+/// then every open SSE stream without a running request ends with `retry:` (its client
+/// resumes on another node with `Last-Event-ID`), and no new connection is accepted; the
+/// requests still running get up to [`ShutdownConfig::timeout_secs`], then their streams end
+/// the same way; the process exits 0. A second signal stops the node at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Seconds a stopping node keeps serving after `/readyz` turned 503, before it ends its
+    /// streams. Behind a balancer, longer than it takes the balancer to notice (Kubernetes:
+    /// the readiness probe's period × failure threshold, plus endpoint propagation). Default
+    /// 0: a lone node has no balancer to wait for (the Helm chart and the compose file set 5).
+    pub drain_delay_secs: u64,
+    /// Seconds the requests still running after the drain delay get to finish; then their
+    /// streams end with `retry:` too (the request's output stays in the log, resumable on
+    /// another node). Default 5.
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_delay_secs: 0,
+            timeout_secs: 5,
+        }
+    }
+}
+
+/// The background check that `/readyz` reports (probes never cost a Redis round trip).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Milliseconds between two checks of the state backend (a Redis `PING` bounded by
+    /// `redis.timeout_ms`). `/readyz` answers from the last check, and answers 503 when it
+    /// failed or is older than three periods plus the timeout. Default 1000.
+    pub check_interval_ms: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            check_interval_ms: 1000,
+        }
+    }
 }
 
 /// Shared state in Redis. With no URL (the default) the node keeps its state in memory:
@@ -218,6 +269,8 @@ impl Default for Config {
             stateless: StatelessConfig::default(),
             admin: AdminConfig::default(),
             redis: RedisConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            health: HealthConfig::default(),
         }
     }
 }
@@ -419,6 +472,9 @@ impl Config {
                 self.redis.connections,
                 self.redis.max_connections
             )));
+        }
+        if self.health.check_interval_ms < 50 {
+            return bad("health.check_interval_ms must be at least 50");
         }
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");

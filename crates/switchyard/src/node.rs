@@ -63,6 +63,8 @@ pub struct Node {
     /// Every task the node spawns (a request's work, its stream writer, relays, change
     /// notices), shared by all workers: [`crate::serve`] waits for them on shutdown.
     pub tasks: tokio_util::task::TaskTracker,
+    /// Liveness, readiness and the drain's signals to streams, shared by all workers.
+    pub health: Arc<crate::health::Health>,
     /// The Redis state, to give each worker a handle of its own (`None`: in memory).
     redis: Option<switchyard_redis::RedisState>,
 }
@@ -207,6 +209,7 @@ impl Node {
             id: self.id.clone(),
             inflight: Arc::clone(&self.inflight),
             tasks: self.tasks.clone(),
+            health: Arc::clone(&self.health),
             tool_headers: Arc::clone(&self.tool_headers),
             warnings: self.warnings.clone(),
             redis: Some(state),
@@ -252,7 +255,12 @@ impl Node {
         };
         let tool_headers = Arc::new(ToolHeaders::default());
         let tasks = tokio_util::task::TaskTracker::new();
+        let health = Arc::new(crate::health::Health::new(
+            Duration::from_millis(config.health.check_interval_ms),
+            Duration::from_millis(config.redis.timeout_ms),
+        ));
         Arc::new(Node {
+            health,
             id,
             inflight: Arc::default(),
             tasks: tasks.clone(),
@@ -274,6 +282,20 @@ impl Node {
             warnings: Vec::new(),
             redis: None,
         })
+    }
+
+    /// Whether the state backend answers (a Redis `PING` within `redis.timeout_ms`; in
+    /// memory, always): the readiness check behind `/readyz`.
+    pub async fn check_state(&self) -> Result<(), String> {
+        match &self.redis {
+            Some(redis) => redis.ping().await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the node keeps its state in memory (lost when the process ends).
+    pub fn in_memory(&self) -> bool {
+        self.redis.is_none()
     }
 
     /// The `Mcp-Param-*` headers a tool declares (header name, path of its value), from the

@@ -11,6 +11,9 @@
 //! - `once`: the focused tests of "every message once" across nodes: a resumption on
 //!   another node takes the stream alone, a lost log is told (410) and never reuses an id,
 //!   a stream whose node died ends with a JSON-RPC error.
+//! - `drain`: a node drained with SIGTERM under a GET stream and an in-flight call: the
+//!   stream ends with `retry:` and resumes on the other node with every push once; the
+//!   call is answered; the node exits 0.
 //! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
 //! - `state_key`: nodes with no configured `stateless.state_key` share one through Redis,
 //!   so a 2026-07-28 retry may land on any node; a configured key still wins.
@@ -25,6 +28,7 @@
 mod admin;
 mod budget;
 mod conformance;
+mod drain;
 mod follower;
 mod interop;
 mod once;

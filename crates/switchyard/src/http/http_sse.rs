@@ -57,7 +57,7 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         Some(changes),
         OnEnd::EndSession,
     );
-    let response = super::sse_stream(&node, Box::pin(body));
+    let response = super::sse_stream(&node, Box::pin(body), crate::health::Ends::WithRequests);
     Ok(response)
 }
 

@@ -124,7 +124,7 @@ pub async fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
                 ErrorObject::internal(format!("unavailable: {e}")),
             );
             let once = futures::stream::iter([event(Message::Response(err))]);
-            return super::sse_stream(node, once);
+            return super::sse_stream(node, once, crate::health::Ends::WithIdle);
         }
     };
     let mut ack = Map::new();
@@ -154,5 +154,9 @@ pub async fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
             }
         },
     );
-    super::sse_stream(node, Box::pin(first.chain(notices)))
+    super::sse_stream(
+        node,
+        Box::pin(first.chain(notices)),
+        crate::health::Ends::WithIdle,
+    )
 }

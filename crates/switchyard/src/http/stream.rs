@@ -79,7 +79,11 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         follow.own(owner);
     }
     let body = follow.into_body(opening, replay, closed, sub, changes, OnEnd::Nothing);
-    Ok(super::sse_stream(&node, Box::pin(body)))
+    Ok(super::sse_stream(
+        &node,
+        Box::pin(body),
+        crate::health::Ends::WithIdle,
+    ))
 }
 
 /// 410: the events after the client's `Last-Event-ID` are gone.
