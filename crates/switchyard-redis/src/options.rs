@@ -119,6 +119,40 @@ impl RedisTarget {
         Ok(target)
     }
 
+    /// The same target, every node authenticating as `username` (empty: the URL's own, or
+    /// Redis' `default` user) with `password` (empty: the URL's own, or none): credentials
+    /// kept out of the URL — from the environment or a file — so they never appear on a
+    /// command line. Only `redis://` and `rediss://` URLs carry credentials this way.
+    pub fn with_credentials(self, username: &str, password: &str) -> Result<Self, ConnectError> {
+        if username.is_empty() && password.is_empty() {
+            return Ok(self);
+        }
+        let set = |node: String| -> Result<String, ConnectError> {
+            let bad = |why: &str| ConnectError::InvalidUrl(format!("{}: {why}", redact(&node)));
+            let mut url = url::Url::parse(&node).map_err(|e| bad(&e.to_string()))?;
+            if !matches!(url.scheme(), "redis" | "rediss") {
+                return Err(bad(
+                    "credentials from the configuration need a redis:// URL",
+                ));
+            }
+            if !username.is_empty() {
+                url.set_username(username)
+                    .map_err(|()| bad("cannot carry a user name"))?;
+            }
+            if !password.is_empty() {
+                url.set_password(Some(password))
+                    .map_err(|()| bad("cannot carry a password"))?;
+            }
+            Ok(url.to_string())
+        };
+        Ok(match self {
+            RedisTarget::Single(url) => RedisTarget::Single(set(url)?),
+            RedisTarget::Cluster(nodes) => {
+                RedisTarget::Cluster(nodes.into_iter().map(set).collect::<Result<_, _>>()?)
+            }
+        })
+    }
+
     /// The URLs this target connects to.
     pub fn nodes(&self) -> &[String] {
         match self {
@@ -185,6 +219,41 @@ mod tests {
             ]))
         );
         assert!(RedisTarget::parse("redis+cluster://").is_err());
+    }
+
+    #[test]
+    fn credentials_are_put_into_every_node_url_encoded() {
+        let single = RedisTarget::parse("redis://10.0.0.1:6379/2")
+            .and_then(|t| t.with_credentials("switchyard", "p@ss:w/rd"))
+            .expect("credentials");
+        assert_eq!(
+            single,
+            RedisTarget::Single("redis://switchyard:p%40ss%3Aw%2Frd@10.0.0.1:6379/2".into())
+        );
+        let single = single.nodes()[0]
+            .as_str()
+            .into_connection_info()
+            .expect("info");
+        assert_eq!(single.redis_settings().password(), Some("p@ss:w/rd"));
+        assert_eq!(single.redis_settings().username(), Some("switchyard"));
+        let cluster = RedisTarget::parse("redis+cluster://u:old@h1:7000,h2:7001")
+            .and_then(|t| t.with_credentials("", "new"))
+            .expect("credentials");
+        assert_eq!(
+            cluster,
+            RedisTarget::Cluster(vec![
+                "redis://u:new@h1:7000".into(),
+                "redis://u:new@h2:7001".into()
+            ])
+        );
+        let unchanged = RedisTarget::parse("redis://h:1").and_then(|t| t.with_credentials("", ""));
+        assert_eq!(unchanged, Ok(RedisTarget::Single("redis://h:1".into())));
+        let unix = RedisTarget::parse("unix:///run/redis.sock")
+            .and_then(|t| t.with_credentials("u", "secret"));
+        assert!(
+            matches!(unix, Err(ConnectError::InvalidUrl(ref m)) if !m.contains("secret")),
+            "{unix:?}"
+        );
     }
 
     #[test]

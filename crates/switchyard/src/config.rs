@@ -92,6 +92,16 @@ pub struct RedisConfig {
     /// `redis+cluster://host1:port1,host2:port2,…` for a Redis Cluster (`--redis-url`,
     /// `SWITCHYARD__REDIS__URL`). Empty: in-memory state.
     pub url: String,
+    /// ACL user name (`SWITCHYARD__REDIS__USERNAME`); empty: the URL's, or Redis' `default`.
+    pub username: String,
+    /// Password (`SWITCHYARD__REDIS__PASSWORD`); empty: the URL's, or none. Prefer this, or
+    /// [`RedisConfig::password_file`], to a password inside the URL: neither ever appears
+    /// on a command line. `config check` prints it as `***`.
+    #[serde(serialize_with = "redacted")]
+    pub password: String,
+    /// A file holding the password (e.g. a mounted Kubernetes Secret), read at start; a
+    /// trailing newline is ignored. Wins over [`RedisConfig::password`].
+    pub password_file: String,
     /// Milliseconds any one Redis operation may take before the request that needs it gets
     /// 503 with `Retry-After`. Default 2000.
     pub timeout_ms: u64,
@@ -116,6 +126,9 @@ impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: String::new(),
+            username: String::new(),
+            password: String::new(),
+            password_file: String::new(),
             timeout_ms: 2000,
             session_cache: 10_000,
             connections: 1,
@@ -124,7 +137,24 @@ impl Default for RedisConfig {
     }
 }
 
+/// A secret as `config check` prints it: `***`, or empty when unset.
+fn redacted<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if value.is_empty() { "" } else { "***" })
+}
+
 impl RedisConfig {
+    /// The password to authenticate with: [`RedisConfig::password_file`]'s content when
+    /// set, else [`RedisConfig::password`] (empty: none beyond the URL's).
+    pub fn password(&self) -> Result<String, ConfigError> {
+        if self.password_file.is_empty() {
+            return Ok(self.password.clone());
+        }
+        let text = std::fs::read_to_string(&self.password_file).map_err(|e| {
+            ConfigError::Invalid(format!("redis.password_file {}: {e}", self.password_file))
+        })?;
+        Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+    }
+
     /// The command connections a node with `workers` HTTP workers holds: `connections` per
     /// worker, and as many for the main thread.
     pub fn pool_size(&self, workers: usize) -> usize {

@@ -122,6 +122,9 @@ pub enum BuildError {
     /// The backend failed to start.
     #[error(transparent)]
     Backend(#[from] switchyard_backend::BuiltinError),
+    /// A setting could not be used (e.g. an unreadable `redis.password_file`).
+    #[error("{0}")]
+    Config(String),
     /// Redis could not be reached or is not usable.
     #[error("redis: {0}")]
     Redis(#[from] switchyard_redis::ConnectError),
@@ -144,7 +147,13 @@ impl Node {
             max_connections: config.redis.pool_size(config.http.worker_count()),
             ..switchyard_redis::RedisOptions::default()
         };
-        let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
+        let password = config
+            .redis
+            .password()
+            .map_err(|e| BuildError::Config(e.to_string()))?;
+        let target = switchyard_redis::RedisTarget::parse(&config.redis.url)?
+            .with_credentials(&config.redis.username, &password)?;
+        let state = switchyard_redis::RedisState::connect_to(&target, options).await?;
         let warnings = eviction_warning(state.eviction_policy())
             .into_iter()
             .collect();

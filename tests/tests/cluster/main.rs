@@ -14,6 +14,8 @@
 //! - `drain`: a node drained with SIGTERM under a GET stream and an in-flight call: the
 //!   stream ends with `retry:` and resumes on the other node with every push once; the
 //!   call is answered; the node exits 0.
+//! - `redis_acl`: a node authenticating with an ACL user whose password comes from the
+//!   environment or a file.
 //! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
 //! - `state_key`: nodes with no configured `stateless.state_key` share one through Redis,
 //!   so a 2026-07-28 retry may land on any node; a configured key still wins.
@@ -37,6 +39,7 @@ mod push_check;
 mod pusher;
 mod raw_publish;
 mod raw_stream;
+mod redis_acl;
 mod redis_restart;
 mod state_key;
 mod support;
