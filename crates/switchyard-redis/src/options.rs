@@ -47,6 +47,12 @@ pub struct RedisOptions {
     /// Decoded session records a node keeps, each checked against the stored version on
     /// every read (see [`crate::RedisSessionStore`]); 0 turns the cache off.
     pub session_cache: usize,
+    /// Replicas that must have each appended event and broadcast before the write counts
+    /// as done (`WAIT n timeout` right after it, on the same connection, bounded by half of
+    /// [`RedisOptions::timeout`]); 0 (the default) does not wait. Fewer acknowledgements
+    /// make the write fail with [`StateError::Unavailable`] — it is on the primary, but
+    /// may not survive a failover.
+    pub wait_replicas: usize,
 }
 
 impl Default for RedisOptions {
@@ -63,6 +69,7 @@ impl Default for RedisOptions {
             heartbeat: Duration::from_secs(1),
             broadcast_log_max_len: 10_000,
             session_cache: 10_000,
+            wait_replicas: 0,
         }
     }
 }

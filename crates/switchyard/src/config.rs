@@ -120,6 +120,15 @@ pub struct RedisConfig {
     /// with one socket per master. Mind Redis' `maxclients` (10000 by default) across all
     /// nodes. Default 1024.
     pub max_connections: usize,
+    /// Replicas that must have every logged event, every push and every broadcast before
+    /// it counts as done: Redis `WAIT n` after each such write, bounded by half of
+    /// `timeout_ms`. Costs a replication round trip on every event (and blocks nothing
+    /// else: other requests go on). Too few acknowledgements fail the write as if Redis
+    /// were unavailable: a push gets 503 (the event is on the primary, so a retry may
+    /// deliver it twice), an event of a stream is sent without an id. 0 (the default):
+    /// writes are acknowledged by the primary alone, and a failover may lose the last
+    /// ones.
+    pub wait_replicas: usize,
 }
 
 impl Default for RedisConfig {
@@ -133,6 +142,7 @@ impl Default for RedisConfig {
             session_cache: 10_000,
             connections: 1,
             max_connections: 1024,
+            wait_replicas: 0,
         }
     }
 }

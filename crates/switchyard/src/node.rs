@@ -145,6 +145,7 @@ impl Node {
             session_cache: config.redis.session_cache,
             connections: config.redis.connections,
             max_connections: config.redis.pool_size(config.http.worker_count()),
+            wait_replicas: config.redis.wait_replicas,
             ..switchyard_redis::RedisOptions::default()
         };
         let password = config

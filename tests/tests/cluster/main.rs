@@ -16,6 +16,8 @@
 //!   call is answered; the node exits 0.
 //! - `redis_acl`: a node authenticating with an ACL user whose password comes from the
 //!   environment or a file.
+//! - `wait_replicas`: `redis.wait_replicas = 1`: an acknowledged push is on the replica;
+//!   with the replica gone the push gets 503, while a node with 0 acknowledges it.
 //! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
 //! - `state_key`: nodes with no configured `stateless.state_key` share one through Redis,
 //!   so a 2026-07-28 retry may land on any node; a configured key still wins.
@@ -43,4 +45,5 @@ mod redis_acl;
 mod redis_restart;
 mod state_key;
 mod support;
+mod wait_replicas;
 mod workers;
