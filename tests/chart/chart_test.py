@@ -33,8 +33,9 @@ NAMESPACE = "mcp"
 CASES = {
     "defaults": {},
     "external-redis": {
-        "redis": {"url": "redis://user:secret@redis.example:6379/0"},
-        "secret": {"adminToken": "admin", "stateKey": "k" * 64},
+        "redis": {"url": "redis://redis.example:6379/0"},
+        "secret": {"adminToken": "admin", "stateKey": "k" * 64, "redisPassword": "pw"},
+        "config": {"redis": {"username": "switchyard", "wait_replicas": 1}},
     },
     "bundled-redis": {"redis": {"bundled": {"enabled": True, "storage": "2Gi"}}},
     "ingress": {
@@ -246,6 +247,8 @@ def check_case(case, docs, notes, dep, c):
     if case == "external-redis":
         data = secret_data(docs)
         assert data["admin-token"] == "admin" and data["state-key"] == "k" * 64, data
+        assert data["redis-password"] == "pw", data
+        assert env["SWITCHYARD__REDIS__PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "redis-password"
     if case == "defaults":
         data = secret_data(docs)
         assert len(data["state-key"]) == 64 and "admin-token" not in data, data
