@@ -332,3 +332,80 @@ async fn a_drained_node_hands_its_streams_over_and_finishes_its_calls() {
         "the stream ends up on the other node: {nodes:?}"
     );
 }
+
+/// A call still running when `shutdown.timeout_secs` runs out: its stream ends with
+/// `retry:` too, the node exits 0, and the client resuming that stream on the other node
+/// gets what was logged, then the JSON-RPC error for a request whose node stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_outliving_the_shutdown_timeout_ends_with_retry_and_is_told_elsewhere() {
+    let lease = Duration::from_millis(1000);
+    let mut cluster = Cluster::builder(2, "demo")
+        .env("SWITCHYARD__SHUTDOWN__DRAIN_DELAY_SECS", "0")
+        .env("SWITCHYARD__SHUTDOWN__TIMEOUT_SECS", "1")
+        .env(
+            "SWITCHYARD__SESSION__PRODUCER_LEASE_MS",
+            lease.as_millis().to_string(),
+        )
+        .start();
+    let http = client();
+    let session = initialize_eliciting(&http, &cluster.mcp_url()).await;
+    let booking = book(&http, &cluster.mcp_url(), &session).await;
+    let cancel = json!({
+        "jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "cancel_booking", "arguments": {"booking_id": booking}},
+    });
+    let r = post(&http, &cluster.node(0).mcp_url(), Some(&session), &cancel)
+        .send()
+        .await
+        .expect("cancel_booking");
+    assert_eq!(r.status(), StatusCode::OK, "{r:?}");
+    let mut call = SseReader::new(r);
+    loop {
+        let (_, m) = call
+            .next_json(STEP)
+            .await
+            .expect("the confirmation request");
+        if m["method"] == "elicitation/create" {
+            break;
+        }
+    }
+    let last = call.last_event_id().expect("an event id").to_owned();
+
+    let started = tokio::time::Instant::now();
+    cluster.signal_node(0, Signal::Int).expect("SIGINT");
+    let rest = call
+        .collect_until_end(STEP)
+        .await
+        .expect("the call's stream ends at the shutdown timeout");
+    assert!(
+        rest.iter().any(|e| e.retry.is_some()),
+        "the stream ended with retry: {rest:?}"
+    );
+    let status = cluster
+        .wait_node_exit(0, STEP)
+        .expect("the node exits after the timeout");
+    assert!(status.success(), "exit {status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "stopped within the timeout: {:?}",
+        started.elapsed()
+    );
+
+    // Resumed on the other node: the request's node is gone, so once its lease lapses the
+    // stream ends with an error for it, rather than waiting forever.
+    let resumed = get_stream(&http, &cluster.node(1).mcp_url(), &session, Some(&last))
+        .await
+        .expect("resume GET");
+    assert_eq!(resumed.status(), StatusCode::OK, "{resumed:?}");
+    let events = SseReader::new(resumed)
+        .collect_until_end(lease * 4 + STEP)
+        .await
+        .expect("the resumed stream ends");
+    let finals: Vec<Value> = events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(&e.data).ok())
+        .filter(|v| v["id"] == 9 && v.get("method").is_none())
+        .collect();
+    assert_eq!(finals.len(), 1, "one answer for the call: {events:?}");
+    assert_eq!(finals[0]["error"]["code"], -32603, "{}", finals[0]);
+}
