@@ -52,6 +52,7 @@ pub async fn serve(
     let drain_delay = Duration::from_secs(node.config.shutdown.drain_delay_secs);
     let timeout = Duration::from_secs(node.config.shutdown.timeout_secs);
     let in_memory = node.in_memory();
+    let lost = node.clone();
     let checked = node.clone();
     // The factory runs once on each worker's thread (and again if actix-web restarts a
     // worker's service): each worker gets its own node handle, whose Redis connections are
@@ -116,6 +117,8 @@ pub async fn serve(
         );
         if in_memory {
             tracing::warn!(
+                sessions = lost.memory_sessions().unwrap_or(0),
+                running = tasks.len(),
                 "state is in memory: every session, stream and event log of this node ends \
                  with it; their clients must start new sessions (keep state in Redis to \
                  drain without losing them)"

@@ -67,6 +67,8 @@ pub struct Node {
     pub health: Arc<crate::health::Health>,
     /// The Redis state, to give each worker a handle of its own (`None`: in memory).
     redis: Option<switchyard_redis::RedisState>,
+    /// The in-memory session store, when that is the state (to count what a stop loses).
+    memory: Option<Arc<MemorySessionStore>>,
 }
 
 type ParamHeaders = HashMap<String, Vec<(String, Vec<String>)>>;
@@ -223,6 +225,7 @@ impl Node {
             tool_headers: Arc::clone(&self.tool_headers),
             warnings: self.warnings.clone(),
             redis: Some(state),
+            memory: None,
         })
     }
 
@@ -238,7 +241,11 @@ impl Node {
             ttl,
         ));
         let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
-        Ok(Node::new(config, backend, sessions, log, bus))
+        let mut node = Node::new(config, backend, sessions.clone(), log, bus);
+        if let Some(n) = Arc::get_mut(&mut node) {
+            n.memory = Some(sessions);
+        }
+        Ok(node)
     }
 
     /// A node from parts.
@@ -291,6 +298,7 @@ impl Node {
             tool_headers,
             warnings: Vec::new(),
             redis: None,
+            memory: None,
         })
     }
 
@@ -306,6 +314,12 @@ impl Node {
     /// Whether the node keeps its state in memory (lost when the process ends).
     pub fn in_memory(&self) -> bool {
         self.redis.is_none()
+    }
+
+    /// The live sessions of an in-memory node built by [`Node::embedded`]: what a stop
+    /// cannot hand over to another node. `None` for other state.
+    pub fn memory_sessions(&self) -> Option<usize> {
+        self.memory.as_ref().map(|m| m.len())
     }
 
     /// The `Mcp-Param-*` headers a tool declares (header name, path of its value), from the
