@@ -29,6 +29,29 @@ impl Cluster {
         drop(node);
     }
 
+    /// Sends `signal` to node `i` and returns at once (a drain takes its time; see
+    /// [`Cluster::wait_node_exit`]).
+    pub fn signal_node(&self, i: usize, signal: Signal) -> anyhow::Result<()> {
+        let node = self.nodes[i]
+            .as_ref()
+            .with_context(|| format!("node {i} was stopped already"))?;
+        signal::send(node.pid(), signal)
+    }
+
+    /// Waits up to `deadline` for node `i` to exit on its own; its exit status, and the
+    /// node is gone from the cluster. `None` (the node still running, and kept) after the
+    /// deadline.
+    pub fn wait_node_exit(
+        &mut self,
+        i: usize,
+        deadline: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let node = self.nodes[i].as_mut()?;
+        let status = signal::wait_exit(&mut node.child, deadline)?;
+        self.nodes[i] = None;
+        Some(status)
+    }
+
     /// Whether node `i` is running (not stopped by the test).
     pub fn is_up(&self, i: usize) -> bool {
         self.nodes[i].is_some()

@@ -90,13 +90,30 @@ fn config(dir: &Path, port: u16, upstreams: &[SocketAddr]) -> String {
 }
 
 impl Nginx {
+    /// `user root;` when the tests run as root (nginx's workers would otherwise switch to
+    /// `nobody`, who cannot write the test's temporary directory), else nothing.
+    pub fn user_directive() -> &'static str {
+        if running_as_root() {
+            "user root;\n"
+        } else {
+            ""
+        }
+    }
+
     /// Starts nginx on a free loopback port in front of `upstreams`, panicking with the
     /// reason if it cannot.
     pub fn start(upstreams: &[SocketAddr]) -> Nginx {
+        Nginx::start_with(|dir, port| config(dir, port, upstreams))
+    }
+
+    /// An nginx whose whole configuration is `conf(dir, port)`: `dir` its prefix (for its
+    /// pid file, logs and temporary files), `port` the loopback port to listen on. Run in
+    /// the foreground (`-g 'daemon off;'` is added unless the configuration says it).
+    pub fn start_with(conf: impl Fn(&Path, u16) -> String) -> Nginx {
         let dir = tempfile::tempdir().expect("a temporary directory for nginx");
         let mut last = None;
         for _ in 0..5 {
-            match Nginx::spawn(dir.path(), signal::free_port(), upstreams) {
+            match Nginx::spawn(dir.path(), signal::free_port(), &conf) {
                 Ok((child, port)) => return Nginx { child, port, dir },
                 Err(e) => last = Some(e),
             }
@@ -104,17 +121,27 @@ impl Nginx {
         panic!("nginx did not start: {:#}", last.expect("five attempts"));
     }
 
-    fn spawn(dir: &Path, port: u16, upstreams: &[SocketAddr]) -> anyhow::Result<(Child, u16)> {
+    fn spawn(
+        dir: &Path,
+        port: u16,
+        config: &dyn Fn(&Path, u16) -> String,
+    ) -> anyhow::Result<(Child, u16)> {
         let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, config(dir, port, upstreams)).context("writing nginx.conf")?;
+        let text = config(dir, port);
+        let daemon = !text.contains("daemon off;");
+        std::fs::write(&conf, text).context("writing nginx.conf")?;
         let bin = nginx_bin();
-        let mut child = Command::new(&bin)
-            .arg("-p")
+        let mut cmd = Command::new(&bin);
+        cmd.arg("-p")
             .arg(dir)
             .arg("-c")
             .arg(&conf)
             .arg("-e")
-            .arg(dir.join("error.log"))
+            .arg(dir.join("error.log"));
+        if daemon {
+            cmd.args(["-g", "daemon off;"]);
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -22,16 +22,25 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    /// Arguments given by the test ([`RedisServer::start_with`]).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts a server in a fresh temporary directory, panicking with the reason if it
     /// cannot.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(Vec::new())
+    }
+
+    /// Like [`RedisServer::start`], with `args` (e.g. a compose file's command) after the
+    /// defaults; the port, address, directory and log file stay the harness's own.
+    pub fn start_with(args: Vec<String>) -> RedisServer {
         let mut server = RedisServer {
             child: None,
             port: signal::free_port(),
             dir: tempfile::tempdir().expect("a temporary directory for redis-server"),
+            extra: args,
         };
         for _ in 0..5 {
             match server.spawn() {
@@ -49,7 +58,6 @@ impl RedisServer {
     fn spawn(&mut self) -> anyhow::Result<()> {
         let log = self.dir.path().join("redis.log");
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args([
                 "--appendonly",
                 "yes",
@@ -58,6 +66,8 @@ impl RedisServer {
                 "--save",
                 "",
             ])
+            .args(&self.extra)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
             .arg("--logfile")

@@ -111,6 +111,13 @@ fn split_lines(s: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// A lone `retry:` field (ms): sent last on a stream the server ends early, it tells the
+/// client how long to wait before it reconnects (and resumes with `Last-Event-ID`). It
+/// dispatches no event.
+pub fn retry(millis: u64) -> bytes::Bytes {
+    bytes::Bytes::from(format!("retry: {millis}\n\n"))
+}
+
 /// A comment line (`: text`), used as a keep-alive.
 pub fn comment(text: &str) -> bytes::Bytes {
     let mut b = BytesMut::with_capacity(text.len() + 4);

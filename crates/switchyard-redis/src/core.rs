@@ -42,6 +42,32 @@ impl Core {
         self.conns.run(what, op).await
     }
 
+    /// `WAIT` for [`RedisOptions::wait_replicas`] replicas on `c`, after a write made on
+    /// it (nothing when that is 0). Fewer acknowledgements within the timeout are an
+    /// error: the write is on the primary only.
+    pub(crate) async fn wait_replicas(&self, c: &mut Conn) -> Result<(), RedisError> {
+        let want = self.options.wait_replicas;
+        if want == 0 {
+            return Ok(());
+        }
+        // Half the operation's bound, so that a shortfall is told as such, not as a
+        // connection that did not answer (which would be replaced).
+        let timeout = (self.options.timeout.as_millis() / 2).max(1) as u64;
+        let got: i64 = redis::cmd("WAIT")
+            .arg(want)
+            .arg(timeout)
+            .query_async(c)
+            .await?;
+        if (got as usize) < want {
+            return Err(RedisError::from((
+                redis::ErrorKind::Client,
+                "too few replicas acknowledged the write",
+                format!("{got} of the {want} required (redis.wait_replicas) within {timeout} ms"),
+            )));
+        }
+        Ok(())
+    }
+
     /// The idle TTL in milliseconds, as `PEXPIRE` takes it (at least 1).
     pub(crate) fn ttl_ms(&self) -> u64 {
         (self.options.idle_ttl.as_millis() as u64).max(1)

@@ -192,6 +192,17 @@ impl RedisState {
         self.policy.as_deref()
     }
 
+    /// `PING` over this handle's command connections, bounded by [`RedisOptions::timeout`]
+    /// like every operation: what a node's readiness check asks (on a cluster, the node
+    /// that answers).
+    pub async fn ping(&self) -> Result<(), StateError> {
+        self.core
+            .run("ping", |mut c| async move {
+                redis::cmd("PING").query_async::<()>(&mut c).await
+            })
+            .await
+    }
+
     /// The session store.
     pub fn sessions(&self) -> &RedisSessionStore {
         &self.sessions

@@ -291,19 +291,28 @@ impl RedisEventLog {
         if lease {
             keys.push(keys::lease(session, name));
         }
-        self.core
-            .run(what, |mut c| async move {
-                let mut call = script.prepare_invoke();
-                for k in &keys {
-                    call.key(k);
-                }
-                for a in &args {
-                    call.arg(a);
-                }
-                call.invoke_async(&mut c).await
-            })
-            .await
+        let core = &self.core;
+        core.run(what, |mut c| async move {
+            let mut call = script.prepare_invoke();
+            for k in &keys {
+                call.key(k);
+            }
+            for a in &args {
+                call.arg(a);
+            }
+            let reply = call.invoke_async(&mut c).await?;
+            if writes(script) {
+                core.wait_replicas(&mut c).await?;
+            }
+            Ok(reply)
+        })
+        .await
     }
+}
+
+/// Whether `script` logs an event (and so waits for `redis.wait_replicas` replicas).
+fn writes(script: &Script) -> bool {
+    std::ptr::eq(script, &*APPEND) || std::ptr::eq(script, &*OWNED)
 }
 
 /// The integer at `i` of a script reply.
@@ -504,13 +513,15 @@ impl EventLog for RedisEventLog {
         let n: i64 = self
             .core
             .run("log a broadcast", |mut c| async move {
-                BROADCAST
+                let n = BROADCAST
                     .key(keys::BROADCASTS)
                     .key(keys::BROADCAST_SEQ)
                     .arg(data)
                     .arg(max_len)
                     .invoke_async(&mut c)
-                    .await
+                    .await?;
+                self.core.wait_replicas(&mut c).await?;
+                Ok(n)
             })
             .await?;
         Ok(n as u64)

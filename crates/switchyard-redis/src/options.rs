@@ -50,6 +50,12 @@ pub struct RedisOptions {
     /// About how many bytes of records that cache holds (each weighs its stored fields'
     /// bytes); it evicts past either bound.
     pub session_cache_bytes: u64,
+    /// Replicas that must have each appended event and broadcast before the write counts
+    /// as done (`WAIT n timeout` right after it, on the same connection, bounded by half of
+    /// [`RedisOptions::timeout`]); 0 (the default) does not wait. Fewer acknowledgements
+    /// make the write fail with [`StateError::Unavailable`] — it is on the primary, but
+    /// may not survive a failover.
+    pub wait_replicas: usize,
 }
 
 impl Default for RedisOptions {
@@ -67,6 +73,7 @@ impl Default for RedisOptions {
             broadcast_log_max_len: 10_000,
             session_cache: 10_000,
             session_cache_bytes: 64 * 1024 * 1024,
+            wait_replicas: 0,
         }
     }
 }
@@ -121,6 +128,40 @@ impl RedisTarget {
                 .map_err(|e| ConnectError::InvalidUrl(format!("{}: {e}", redact(node))))?;
         }
         Ok(target)
+    }
+
+    /// The same target, every node authenticating as `username` (empty: the URL's own, or
+    /// Redis' `default` user) with `password` (empty: the URL's own, or none): credentials
+    /// kept out of the URL — from the environment or a file — so they never appear on a
+    /// command line. Only `redis://` and `rediss://` URLs carry credentials this way.
+    pub fn with_credentials(self, username: &str, password: &str) -> Result<Self, ConnectError> {
+        if username.is_empty() && password.is_empty() {
+            return Ok(self);
+        }
+        let set = |node: String| -> Result<String, ConnectError> {
+            let bad = |why: &str| ConnectError::InvalidUrl(format!("{}: {why}", redact(&node)));
+            let mut url = url::Url::parse(&node).map_err(|e| bad(&e.to_string()))?;
+            if !matches!(url.scheme(), "redis" | "rediss") {
+                return Err(bad(
+                    "credentials from the configuration need a redis:// URL",
+                ));
+            }
+            if !username.is_empty() {
+                url.set_username(username)
+                    .map_err(|()| bad("cannot carry a user name"))?;
+            }
+            if !password.is_empty() {
+                url.set_password(Some(password))
+                    .map_err(|()| bad("cannot carry a password"))?;
+            }
+            Ok(url.to_string())
+        };
+        Ok(match self {
+            RedisTarget::Single(url) => RedisTarget::Single(set(url)?),
+            RedisTarget::Cluster(nodes) => {
+                RedisTarget::Cluster(nodes.into_iter().map(set).collect::<Result<_, _>>()?)
+            }
+        })
     }
 
     /// The URLs this target connects to.
@@ -189,6 +230,41 @@ mod tests {
             ]))
         );
         assert!(RedisTarget::parse("redis+cluster://").is_err());
+    }
+
+    #[test]
+    fn credentials_are_put_into_every_node_url_encoded() {
+        let single = RedisTarget::parse("redis://10.0.0.1:6379/2")
+            .and_then(|t| t.with_credentials("switchyard", "p@ss:w/rd"))
+            .expect("credentials");
+        assert_eq!(
+            single,
+            RedisTarget::Single("redis://switchyard:p%40ss%3Aw%2Frd@10.0.0.1:6379/2".into())
+        );
+        let single = single.nodes()[0]
+            .as_str()
+            .into_connection_info()
+            .expect("info");
+        assert_eq!(single.redis_settings().password(), Some("p@ss:w/rd"));
+        assert_eq!(single.redis_settings().username(), Some("switchyard"));
+        let cluster = RedisTarget::parse("redis+cluster://u:old@h1:7000,h2:7001")
+            .and_then(|t| t.with_credentials("", "new"))
+            .expect("credentials");
+        assert_eq!(
+            cluster,
+            RedisTarget::Cluster(vec![
+                "redis://u:new@h1:7000".into(),
+                "redis://u:new@h2:7001".into()
+            ])
+        );
+        let unchanged = RedisTarget::parse("redis://h:1").and_then(|t| t.with_credentials("", ""));
+        assert_eq!(unchanged, Ok(RedisTarget::Single("redis://h:1".into())));
+        let unix = RedisTarget::parse("unix:///run/redis.sock")
+            .and_then(|t| t.with_credentials("u", "secret"));
+        assert!(
+            matches!(unix, Err(ConnectError::InvalidUrl(ref m)) if !m.contains("secret")),
+            "{unix:?}"
+        );
     }
 
     #[test]

@@ -39,6 +39,57 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Who may use the node ([`crate::auth::AuthConfig`]).
     pub auth: crate::auth::AuthConfig,
+    /// How a node stops on SIGTERM or SIGINT (the drain).
+    pub shutdown: ShutdownConfig,
+    /// The readiness check behind `GET /readyz`.
+    pub health: HealthConfig,
+}
+
+/// How a node stops on SIGTERM or SIGINT: `/readyz` answers 503 at once; the node keeps
+/// serving for [`ShutdownConfig::drain_delay_secs`] (so load balancers stop sending to it);
+/// then every open SSE stream without a running request ends with `retry:` (its client
+/// resumes on another node with `Last-Event-ID`), and no new connection is accepted; the
+/// requests still running get up to [`ShutdownConfig::timeout_secs`], then their streams end
+/// the same way; the process exits 0. A second signal stops the node at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Seconds a stopping node keeps serving after `/readyz` turned 503, before it ends its
+    /// streams. Behind a balancer, longer than it takes the balancer to notice (Kubernetes:
+    /// the readiness probe's period × failure threshold, plus endpoint propagation). Default
+    /// 0: a lone node has no balancer to wait for (the Helm chart and the compose file set 5).
+    pub drain_delay_secs: u64,
+    /// Seconds the requests still running after the drain delay get to finish; then their
+    /// streams end with `retry:` too (the request's output stays in the log, resumable on
+    /// another node). Default 5.
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_delay_secs: 0,
+            timeout_secs: 5,
+        }
+    }
+}
+
+/// The background check that `/readyz` reports (probes never cost a Redis round trip).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Milliseconds between two checks of the state backend (a Redis `PING` bounded by
+    /// `redis.timeout_ms`). `/readyz` answers from the last check, and answers 503 when it
+    /// failed or is older than three periods plus the timeout. Default 1000.
+    pub check_interval_ms: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            check_interval_ms: 1000,
+        }
+    }
 }
 
 /// Shared state in Redis. With no URL (the default) the node keeps its state in memory:
@@ -50,6 +101,16 @@ pub struct RedisConfig {
     /// `redis+cluster://host1:port1,host2:port2,…` for a Redis Cluster (`--redis-url`,
     /// `SWITCHYARD__REDIS__URL`). Empty: in-memory state.
     pub url: String,
+    /// ACL user name (`SWITCHYARD__REDIS__USERNAME`); empty: the URL's, or Redis' `default`.
+    pub username: String,
+    /// Password (`SWITCHYARD__REDIS__PASSWORD`); empty: the URL's, or none. Prefer this, or
+    /// [`RedisConfig::password_file`], to a password inside the URL: neither ever appears
+    /// on a command line. `config check` prints it as `***`.
+    #[serde(serialize_with = "redacted")]
+    pub password: String,
+    /// A file holding the password (e.g. a mounted Kubernetes Secret), read at start; a
+    /// trailing newline is ignored. Wins over [`RedisConfig::password`].
+    pub password_file: String,
     /// Milliseconds any one Redis operation may take before the request that needs it gets
     /// 503 with `Retry-After`. Default 2000.
     pub timeout_ms: u64,
@@ -68,21 +129,51 @@ pub struct RedisConfig {
     /// with one socket per master. Mind Redis' `maxclients` (10000 by default) across all
     /// nodes. Default 1024.
     pub max_connections: usize,
+    /// Replicas that must have every logged event, every push and every broadcast before
+    /// it counts as done: Redis `WAIT n` after each such write, bounded by half of
+    /// `timeout_ms`. Costs a replication round trip on every event (and blocks nothing
+    /// else: other requests go on). Too few acknowledgements fail the write as if Redis
+    /// were unavailable: a push gets 503 (the event is on the primary, so a retry may
+    /// deliver it twice), an event of a stream is sent without an id. 0 (the default):
+    /// writes are acknowledged by the primary alone, and a failover may lose the last
+    /// ones.
+    pub wait_replicas: usize,
 }
 
 impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: String::new(),
+            username: String::new(),
+            password: String::new(),
+            password_file: String::new(),
             timeout_ms: 2000,
             session_cache: 10_000,
             connections: 1,
             max_connections: 1024,
+            wait_replicas: 0,
         }
     }
 }
 
+/// A secret as `config check` prints it: `***`, or empty when unset.
+fn redacted<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if value.is_empty() { "" } else { "***" })
+}
+
 impl RedisConfig {
+    /// The password to authenticate with: [`RedisConfig::password_file`]'s content when
+    /// set, else [`RedisConfig::password`] (empty: none beyond the URL's).
+    pub fn password(&self) -> Result<String, ConfigError> {
+        if self.password_file.is_empty() {
+            return Ok(self.password.clone());
+        }
+        let text = std::fs::read_to_string(&self.password_file).map_err(|e| {
+            ConfigError::Invalid(format!("redis.password_file {}: {e}", self.password_file))
+        })?;
+        Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+    }
+
     /// The command connections a node with `workers` HTTP workers holds: `connections` per
     /// worker, and as many for the main thread.
     pub fn pool_size(&self, workers: usize) -> usize {
@@ -265,6 +356,8 @@ impl Default for Config {
             redis: RedisConfig::default(),
             limits: LimitsConfig::default(),
             auth: crate::auth::AuthConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            health: HealthConfig::default(),
         }
     }
 }
@@ -489,6 +582,9 @@ impl Config {
                 self.redis.connections,
                 self.redis.max_connections
             )));
+        }
+        if self.health.check_interval_ms < 50 {
+            return bad("health.check_interval_ms must be at least 50");
         }
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");

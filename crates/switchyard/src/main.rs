@@ -42,6 +42,16 @@ enum Command {
         #[arg(long)]
         redis_url: Option<String>,
     },
+    /// Probes a node: GETs URL (e.g. http://127.0.0.1:8080/readyz) and exits 0 when it
+    /// answers 2xx, 1 otherwise (refused, timed out, any other status). For container
+    /// health checks in images without a shell or curl.
+    Healthcheck {
+        /// The URL to GET.
+        url: String,
+        /// Milliseconds the whole exchange may take.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -72,6 +82,10 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Healthcheck { url, timeout_ms } => {
+            let healthy = healthcheck(&url, std::time::Duration::from_millis(timeout_ms));
+            std::process::exit(if healthy { 0 } else { 1 })
+        }
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
@@ -122,13 +136,25 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         out.flush()?;
     }
     // The node handles SIGINT and SIGTERM itself (serve turns actix-web's handling off), so a
-    // stop always waits for the requests still running.
+    // stop always drains. A second signal stops it at once.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let shutdown = async move {
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let (first, first_rx) = tokio::sync::oneshot::channel::<()>();
+    actix_web::rt::spawn(async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
-            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: draining"),
+            _ = term.recv() => tracing::info!("SIGTERM: draining"),
         }
+        let _ = first.send(());
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        tracing::warn!("second signal: stopping at once, without finishing the drain");
+        std::process::exit(1);
+    });
+    let shutdown = async move {
+        let _ = first_rx.await;
     };
     let admin = if node.config.admin.bind.is_empty() {
         None
@@ -143,4 +169,38 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     };
     switchyard::serve_with_admin(listener, admin, node, shutdown).await?;
     Ok(())
+}
+
+/// `switchyard healthcheck`: whether `url` answers 2xx within `timeout`; why not on stderr.
+fn healthcheck(url: &str, timeout: std::time::Duration) -> bool {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("healthcheck: no runtime: {e}");
+            return false;
+        }
+    };
+    runtime.block_on(async {
+        let client = match reqwest::Client::builder().timeout(timeout).build() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("healthcheck: {e}");
+                return false;
+            }
+        };
+        match client.get(url).send().await {
+            Ok(r) if r.status().is_success() => true,
+            Ok(r) => {
+                eprintln!("healthcheck: {url} answered {}", r.status());
+                false
+            }
+            Err(e) => {
+                eprintln!("healthcheck: {url}: {e}");
+                false
+            }
+        }
+    })
 }

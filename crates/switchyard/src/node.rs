@@ -63,12 +63,16 @@ pub struct Node {
     /// Every task the node spawns (a request's work, its stream writer, relays, change
     /// notices), shared by all workers: [`crate::serve`] waits for them on shutdown.
     pub tasks: tokio_util::task::TaskTracker,
+    /// Liveness, readiness and the drain's signals to streams, shared by all workers.
+    pub health: Arc<crate::health::Health>,
     /// The Redis state, to give each worker a handle of its own (`None`: in memory).
     redis: Option<switchyard_redis::RedisState>,
     /// `[limits]` and their counters, shared by every worker.
     pub limits: Arc<crate::limits::Limits>,
     /// Who is asking (`auth.mode`).
     pub auth: Arc<crate::auth::Auth>,
+    /// The in-memory session store, when that is the state (to count what a stop loses).
+    memory: Option<Arc<MemorySessionStore>>,
 }
 
 type ParamHeaders = HashMap<String, Vec<(String, Vec<String>)>>;
@@ -124,6 +128,9 @@ pub enum BuildError {
     /// The backend failed to start.
     #[error(transparent)]
     Backend(#[from] switchyard_backend::BuiltinError),
+    /// A setting could not be used (e.g. an unreadable `redis.password_file`).
+    #[error("{0}")]
+    Config(String),
     /// Redis could not be reached or is not usable.
     #[error("redis: {0}")]
     Redis(#[from] switchyard_redis::ConnectError),
@@ -148,9 +155,16 @@ impl Node {
             session_cache_bytes: config.limits.session_cache_bytes,
             connections: config.redis.connections,
             max_connections: config.redis.pool_size(config.http.worker_count()),
+            wait_replicas: config.redis.wait_replicas,
             ..switchyard_redis::RedisOptions::default()
         };
-        let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
+        let password = config
+            .redis
+            .password()
+            .map_err(|e| BuildError::Config(e.to_string()))?;
+        let target = switchyard_redis::RedisTarget::parse(&config.redis.url)?
+            .with_credentials(&config.redis.username, &password)?;
+        let state = switchyard_redis::RedisState::connect_to(&target, options).await?;
         let warnings = eviction_warning(state.eviction_policy())
             .into_iter()
             .collect();
@@ -218,11 +232,13 @@ impl Node {
             id: self.id.clone(),
             inflight: Arc::clone(&self.inflight),
             tasks: self.tasks.clone(),
+            health: Arc::clone(&self.health),
             tool_headers: Arc::clone(&self.tool_headers),
             warnings: self.warnings.clone(),
             redis: Some(state),
             limits: Arc::clone(&self.limits),
             auth: Arc::clone(&self.auth),
+            memory: None,
         })
     }
 
@@ -239,9 +255,10 @@ impl Node {
         ));
         let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
         let auth = Arc::new(crate::auth::Auth::from_config(&config.auth)?);
-        let mut node = Node::new(config, backend, sessions, log, bus);
+        let mut node = Node::new(config, backend, sessions.clone(), log, bus);
         if let Some(n) = Arc::get_mut(&mut node) {
             n.auth = auth;
+            n.memory = Some(sessions);
         }
         Ok(node)
     }
@@ -272,7 +289,12 @@ impl Node {
         let tool_headers = Arc::new(ToolHeaders::default());
         let tasks = tokio_util::task::TaskTracker::new();
         let config_limits = config.limits.clone();
+        let health = Arc::new(crate::health::Health::new(
+            Duration::from_millis(config.health.check_interval_ms),
+            Duration::from_millis(config.redis.timeout_ms),
+        ));
         Arc::new(Node {
+            health,
             id,
             inflight: Arc::default(),
             tasks: tasks.clone(),
@@ -295,7 +317,28 @@ impl Node {
             redis: None,
             limits: Arc::new(crate::limits::Limits::new(config_limits)),
             auth: Arc::new(crate::auth::Auth::None),
+            memory: None,
         })
+    }
+
+    /// Whether the state backend answers (a Redis `PING` within `redis.timeout_ms`; in
+    /// memory, always): the readiness check behind `/readyz`.
+    pub async fn check_state(&self) -> Result<(), String> {
+        match &self.redis {
+            Some(redis) => redis.ping().await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the node keeps its state in memory (lost when the process ends).
+    pub fn in_memory(&self) -> bool {
+        self.redis.is_none()
+    }
+
+    /// The live sessions of an in-memory node built by [`Node::embedded`]: what a stop
+    /// cannot hand over to another node. `None` for other state.
+    pub fn memory_sessions(&self) -> Option<usize> {
+        self.memory.as_ref().map(|m| m.len())
     }
 
     /// The `Mcp-Param-*` headers a tool declares (header name, path of its value), from the

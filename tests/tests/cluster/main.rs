@@ -11,6 +11,13 @@
 //! - `once`: the focused tests of "every message once" across nodes: a resumption on
 //!   another node takes the stream alone, a lost log is told (410) and never reuses an id,
 //!   a stream whose node died ends with a JSON-RPC error.
+//! - `drain`: a node drained with SIGTERM under a GET stream and an in-flight call: the
+//!   stream ends with `retry:` and resumes on the other node with every push once; the
+//!   call is answered; the node exits 0.
+//! - `redis_acl`: a node authenticating with an ACL user whose password comes from the
+//!   environment or a file.
+//! - `wait_replicas`: `redis.wait_replicas = 1`: an acknowledged push is on the replica;
+//!   with the replica gone the push gets 503, while a node with 0 acknowledges it.
 //! - `raw_publish`: the raw-Redis envelopes an application may `PUBLISH` itself.
 //! - `state_key`: nodes with no configured `stateless.state_key` share one through Redis,
 //!   so a 2026-07-28 retry may land on any node; a configured key still wins.
@@ -27,6 +34,7 @@
 mod admin;
 mod budget;
 mod conformance;
+mod drain;
 mod follower;
 mod hijack;
 mod interop;
@@ -36,7 +44,9 @@ mod push_check;
 mod pusher;
 mod raw_publish;
 mod raw_stream;
+mod redis_acl;
 mod redis_restart;
 mod state_key;
 mod support;
+mod wait_replicas;
 mod workers;

@@ -68,9 +68,13 @@ pub(crate) static EXAMPLES: &[Example] = &[
         },
     },
     Example {
-        starts: "curl -s http://127.0.0.1:8080/healthz",
+        starts: "curl -s http://127.0.0.1:8080/livez",
         how: How::Script {
-            expect: &["ok\n", "{\"status\":\"ready\",\"warnings\":[]}"],
+            expect: &[
+                "ok\n",
+                "{\"status\":\"ready\",\"warnings\":[]}",
+                "\nready\n",
+            ],
             forbid: ERRORS,
         },
     },
@@ -132,6 +136,20 @@ pub(crate) static EXAMPLES: &[Example] = &[
             expect: &[],
             forbid: &["err", "could not connect", "command not found"],
         },
+    },
+    Example {
+        starts: "docker compose up --build",
+        how: How::NotRun(
+            "no container runtime can run containers here; the compose test \
+             (tests/tests/compose.rs) runs the file's services as processes instead",
+        ),
+    },
+    Example {
+        starts: "helm install mcp ./helm/switchyard",
+        how: How::NotRun(
+            "no Kubernetes cluster here; the chart test (tests/tests/chart.rs) lints and \
+             renders the chart with Helm's engine and validates what it renders",
+        ),
     },
     Example {
         starts: "scripts/test ",

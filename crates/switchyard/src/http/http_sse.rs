@@ -59,7 +59,11 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
         Some(changes),
         OnEnd::EndSession,
     );
-    let response = super::sse_stream(&node, crate::limits::hold(Box::pin(body), slot));
+    let response = super::sse_stream(
+        &node,
+        crate::limits::hold(Box::pin(body), slot),
+        crate::health::Ends::WithRequests,
+    );
     Ok(response)
 }
 

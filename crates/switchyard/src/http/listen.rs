@@ -125,7 +125,7 @@ pub async fn listen(node: &Arc<Node>, r: Request, slot: crate::limits::Slot) -> 
                 ErrorObject::internal(format!("unavailable: {e}")),
             );
             let once = futures::stream::iter([event(Message::Response(err))]);
-            return super::sse_stream(node, once);
+            return super::sse_stream(node, once, crate::health::Ends::WithIdle);
         }
     };
     let mut ack = Map::new();
@@ -158,5 +158,6 @@ pub async fn listen(node: &Arc<Node>, r: Request, slot: crate::limits::Slot) -> 
     super::sse_stream(
         node,
         crate::limits::hold(Box::pin(first.chain(notices)), slot),
+        crate::health::Ends::WithIdle,
     )
 }

@@ -37,6 +37,7 @@ use tokio::sync::mpsc;
 
 pub use error::{HttpError, Refusal};
 
+use crate::health::{Ends, Health, Readiness};
 use crate::node::Node;
 
 /// The header naming the session.
@@ -74,7 +75,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 Err::<HttpResponse, _>(HttpError::method_not_allowed("POST"))
             })),
     )
-    .service(web::resource("/healthz").route(web::get().to(|| async { "ok" })))
+    // `/healthz` is kept as an alias of `/livez` (it came first).
+    .service(web::resource("/livez").route(web::get().to(livez)))
+    .service(web::resource("/healthz").route(web::get().to(livez)))
     .service(web::resource("/readyz").route(web::get().to(readyz)))
     .configure(admin::routes);
 }
@@ -257,18 +260,38 @@ pub fn principal(req: &HttpRequest) -> String {
         .map_or_else(|| crate::auth::ANONYMOUS.to_owned(), |p| p.name.clone())
 }
 
-/// An SSE response whose body is fed by `rx`, with keep-alive comments while idle.
+/// An SSE response whose body is fed by `rx` (a request's answer), with keep-alive comments
+/// while idle; ended by a drain once the node's requests are done ([`Ends::WithRequests`]).
 pub fn sse_response(node: &Node, rx: mpsc::Receiver<Bytes>) -> HttpResponse {
-    sse_stream(node, tokio_stream::wrappers::ReceiverStream::new(rx))
+    sse_stream(
+        node,
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+        Ends::WithRequests,
+    )
 }
 
-/// An SSE response whose body is `body`, with keep-alive comments while idle.
-pub fn sse_stream<S>(node: &Node, body: S) -> HttpResponse
+/// An SSE response whose body is `body`, with keep-alive comments while idle. A draining
+/// node ends it at the step `ends` names, with `retry:` (`http.sse_retry_ms`) as its last
+/// field, so its client reconnects (to another node, through the balancer) and resumes with
+/// `Last-Event-ID`; what the body would have written next is in the log.
+pub fn sse_stream<S>(node: &Node, body: S, ends: Ends) -> HttpResponse
 where
     S: Stream<Item = Bytes> + Unpin + 'static,
 {
     let period = Duration::from_secs(node.config.http.keep_alive_secs);
-    sse_builder().streaming(keep_alive(body, period))
+    let drain = Drain {
+        health: node.health.clone(),
+        ends,
+        retry: node.config.http.sse_retry_ms,
+    };
+    sse_builder().streaming(keep_alive(body, period, drain))
+}
+
+/// How a stream learns that the node drains.
+struct Drain {
+    health: Arc<Health>,
+    ends: Ends,
+    retry: u64,
 }
 
 /// The headers of every SSE response.
@@ -280,31 +303,60 @@ pub fn sse_builder() -> actix_web::HttpResponseBuilder {
     b
 }
 
-fn keep_alive<S>(body: S, period: Duration) -> impl Stream<Item = Result<Bytes, Infallible>>
+fn keep_alive<S>(
+    body: S,
+    period: Duration,
+    drain: Drain,
+) -> impl Stream<Item = Result<Bytes, Infallible>>
 where
     S: Stream<Item = Bytes> + Unpin + 'static,
 {
     let start = tokio::time::Instant::now() + period;
     let tick = tokio::time::interval_at(start, period);
-    futures::stream::unfold((body, tick), |(mut rx, mut tick)| async move {
-        tokio::select! {
-            biased;
-            m = rx.next() => m.map(|b| (Ok(b), (rx, tick))),
-            _ = tick.tick() => {
-                let c = switchyard_protocol::sse::comment("keep-alive");
-                Some((Ok(c), (rx, tick)))
+    // `Some(drain)` until the drain ended the stream; then the stream is over.
+    futures::stream::unfold(
+        (body, tick, Some(drain)),
+        |(mut rx, mut tick, drain)| async move {
+            let d = drain?;
+            // What the body has ready goes first: it is logged already, and a client that
+            // gets it need not ask for it again.
+            tokio::select! {
+                biased;
+                m = rx.next() => m.map(|b| (Ok(b), (rx, tick, Some(d)))),
+                () = d.health.ended(d.ends) => {
+                    let retry = switchyard_protocol::sse::retry(d.retry);
+                    Some((Ok(retry), (rx, tick, None)))
+                }
+                _ = tick.tick() => {
+                    let c = switchyard_protocol::sse::comment("keep-alive");
+                    Some((Ok(c), (rx, tick, Some(d))))
+                }
             }
-        }
-    })
+        },
+    )
 }
 
-/// `GET /readyz`: 200 with what is wrong with the state backend's setup, as found at start
-/// (e.g. a Redis that may evict keys). No round trip to the state backend.
+/// `GET /livez` (and `/healthz`): `ok` while the process serves HTTP.
+async fn livez() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 `{"status":"ready","warnings":[…]}` (what is wrong with the state
+/// backend's setup, as found at start, e.g. a Redis that may evict keys); 503 with
+/// `"draining"` once the node stops, or `"unavailable"` and the error when the last
+/// background check of the state backend failed. No round trip to the state backend.
 async fn readyz(node: NodeData) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({
-        "status": "ready",
-        "warnings": node.warnings,
-    }))
+    match node.health.readiness() {
+        Readiness::Ready => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ready",
+            "warnings": node.warnings,
+        })),
+        Readiness::Draining => {
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "draining" }))
+        }
+        Readiness::Unavailable(error) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "unavailable", "error": error })),
+    }
 }
 
 /// The node, as actix stores it.

@@ -83,6 +83,7 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     Ok(super::sse_stream(
         &node,
         crate::limits::hold(Box::pin(body), slot),
+        crate::health::Ends::WithIdle,
     ))
 }
 
