@@ -30,6 +30,12 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Shared state in Redis (several nodes behind one balancer).
     pub redis: RedisConfig,
+    /// Upstream MCP servers served through this node (`[[upstreams]]`, and the repeatable
+    /// `--upstream NAME=URL` flag, which adds to them). With none (the default), `backend`
+    /// is served alone.
+    pub upstreams: Vec<switchyard_upstream::UpstreamConfig>,
+    /// How upstreams are served together (`[gateway]`).
+    pub gateway: switchyard_upstream::GatewayConfig,
 }
 
 /// Shared state in Redis. With no URL (the default) the node keeps its state in memory:
@@ -218,6 +224,8 @@ impl Default for Config {
             stateless: StatelessConfig::default(),
             admin: AdminConfig::default(),
             redis: RedisConfig::default(),
+            upstreams: Vec::new(),
+            gateway: switchyard_upstream::GatewayConfig::default(),
         }
     }
 }
@@ -297,6 +305,8 @@ pub struct Overrides {
     pub demo_db: Option<PathBuf>,
     /// `--redis-url`.
     pub redis_url: Option<String>,
+    /// `--upstream NAME=URL`, repeatable: added to `[[upstreams]]`.
+    pub upstreams: Vec<String>,
 }
 
 impl Config {
@@ -332,7 +342,12 @@ impl Config {
         if let Some(p) = &overrides.demo_db {
             builder = builder.set_override("demo.db_path", p.to_string_lossy().as_ref())?;
         }
-        let cfg: Config = builder.build()?.try_deserialize()?;
+        let mut cfg: Config = builder.build()?.try_deserialize()?;
+        for flag in &overrides.upstreams {
+            let u = switchyard_upstream::UpstreamConfig::from_flag(flag)
+                .map_err(ConfigError::Invalid)?;
+            cfg.upstreams.push(u);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -423,6 +438,8 @@ impl Config {
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");
         }
+        switchyard_upstream::config::validate(&self.upstreams, &self.gateway)
+            .map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }
@@ -440,6 +457,7 @@ mod tests {
                 backend: Some("everything".into()),
                 demo_db: None,
                 redis_url: None,
+                upstreams: vec!["rails=http://127.0.0.1:3000/mcp".into()],
             },
         )
         .expect("load");
@@ -447,6 +465,8 @@ mod tests {
         assert_eq!(cfg.backend, "everything");
         assert_eq!(cfg.http.max_body_bytes, 4 * 1024 * 1024);
         assert_eq!(cfg.redis.session_cache, 10_000);
+        assert_eq!(cfg.upstreams.len(), 1);
+        assert_eq!(cfg.upstreams[0].name, "rails");
     }
 
     #[test]

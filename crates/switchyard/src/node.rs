@@ -123,6 +123,34 @@ pub enum BuildError {
     /// Redis could not be reached or is not usable.
     #[error("redis: {0}")]
     Redis(#[from] switchyard_redis::ConnectError),
+    /// An upstream cannot be served.
+    #[error(transparent)]
+    Upstream(#[from] switchyard_upstream::StartError),
+}
+
+/// The backend the configuration names: `backend` alone, or with `[[upstreams]]` the
+/// gateway over them and the `gateway.builtins`.
+async fn configured_backend(
+    config: &Config,
+    sessions: Arc<dyn SessionStore>,
+) -> Result<Arc<dyn Backend>, BuildError> {
+    if config.upstreams.is_empty() {
+        return Ok(switchyard_backend::builtin(
+            &config.backend,
+            &config.demo.db_path,
+        )?);
+    }
+    let mut builtins = Vec::new();
+    for name in &config.gateway.builtins {
+        builtins.push((
+            name.clone(),
+            switchyard_backend::builtin(name, &config.demo.db_path)?,
+        ));
+    }
+    Ok(
+        switchyard_upstream::gateway(&config.upstreams, &config.gateway, builtins, sessions)
+            .await?,
+    )
 }
 
 impl Node {
@@ -130,7 +158,12 @@ impl Node {
     /// embedded in-memory state.
     pub async fn build(config: Config) -> Result<Arc<Node>, BuildError> {
         if config.redis.url.is_empty() {
-            return Node::embedded(config);
+            if config.upstreams.is_empty() {
+                return Node::embedded(config);
+            }
+            let (sessions, log, bus) = memory_state(&config);
+            let backend = configured_backend(&config, sessions.clone()).await?;
+            return Ok(Node::new(config, backend, sessions, log, bus));
         }
         let options = switchyard_redis::RedisOptions {
             idle_ttl: Duration::from_secs(config.session.idle_ttl_secs),
@@ -158,11 +191,12 @@ impl Node {
         } else {
             None
         };
-        let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
+        let sessions: Arc<dyn SessionStore> = Arc::new(state.sessions().clone());
+        let backend = configured_backend(&config, sessions.clone()).await?;
         let mut node = Node::new(
             config,
             backend,
-            Arc::new(state.sessions().clone()),
+            sessions,
             Arc::new(state.log().clone()),
             Arc::new(state.bus().clone()),
         );
@@ -216,15 +250,7 @@ impl Node {
     /// A node with the embedded in-memory state and the configured built-in backend.
     pub fn embedded(config: Config) -> Result<Arc<Node>, BuildError> {
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
-        let ttl = Duration::from_secs(config.session.idle_ttl_secs);
-        let sessions = Arc::new(MemorySessionStore::new(ttl));
-        // The log forgets a session idle as long as the store does: nothing else tells it
-        // that a session expired without a DELETE.
-        let log = Arc::new(MemoryEventLog::with_idle_ttl(
-            config.session.event_log_max_len,
-            ttl,
-        ));
-        let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
+        let (sessions, log, bus) = memory_state(&config);
         Ok(Node::new(config, backend, sessions, log, bus))
     }
 
@@ -384,6 +410,20 @@ impl Node {
         };
         self.bus.publish(&session.channel(), env.to_bytes()).await
     }
+}
+
+/// The embedded in-memory state.
+fn memory_state(config: &Config) -> (Arc<dyn SessionStore>, Arc<dyn EventLog>, Arc<dyn Bus>) {
+    let ttl = Duration::from_secs(config.session.idle_ttl_secs);
+    let sessions = Arc::new(MemorySessionStore::new(ttl));
+    // The log forgets a session idle as long as the store does: nothing else tells it that
+    // a session expired without a DELETE.
+    let log = Arc::new(MemoryEventLog::with_idle_ttl(
+        config.session.event_log_max_len,
+        ttl,
+    ));
+    let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
+    (sessions, log, bus)
 }
 
 /// Logs `notice` as a broadcast, then publishes it on [`BROADCAST`] with its number; a

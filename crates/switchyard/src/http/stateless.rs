@@ -295,6 +295,7 @@ async fn exchange(node: Arc<Node>, mut r: Request, meta: RequestMeta, out: mpsc:
         protocol_version: stateless::VERSION.into(),
         client_capabilities: meta.client_capabilities,
         client_info: meta.client_info.unwrap_or_else(|| json!({})),
+        upstreams: Default::default(),
     };
     let changes = node.changes.clone();
     let ctx_peer = peer.clone();
