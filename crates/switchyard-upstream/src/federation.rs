@@ -5,8 +5,10 @@
 //! catalog built from the members' lists (every page of each), kept for
 //! [`CATALOG_TTL`] on each node and rebuilt when a name is not found in it. Resources keep
 //! their URIs and are routed by them. Capabilities are merged. A member that cannot be
-//! listed is left out of that catalog (which is then not kept), so one upstream down never
-//! hides the others.
+//! listed keeps what it listed last in that catalog (which is then not kept, so the next
+//! request tries again): one upstream down never hides the others, and its own tools stay
+//! routed, failing fast with an error naming it. A member without a list (`-32601`) lists
+//! nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,6 +48,8 @@ pub struct Federation {
     separator: String,
     mode: NameMode,
     catalog: tokio::sync::RwLock<Option<(Instant, Arc<Catalog>)>>,
+    /// What each member listed last, by (member, list method).
+    last: std::sync::Mutex<HashMap<(usize, &'static str), Vec<Value>>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -87,7 +91,24 @@ impl Federation {
             separator: separator.to_owned(),
             mode,
             catalog: tokio::sync::RwLock::new(None),
+            last: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    fn remember(&self, member: usize, method: &'static str, items: &[Value]) {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((member, method), items.to_vec());
+    }
+
+    fn recalled(&self, member: usize, method: &'static str) -> Vec<Value> {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(member, method))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Every page of one member's list.
@@ -149,31 +170,37 @@ impl Federation {
                 if !self.has(i, capability) {
                     continue;
                 }
-                match self.list_all(i, method, field, ctx).await {
+                let items = match self.list_all(i, method, field, ctx).await {
                     Ok(items) => {
-                        for item in items {
-                            match field {
-                                "tools" => tools.push((i, item)),
-                                "prompts" => prompts.push((i, item)),
-                                "resources" => {
-                                    if let Some(uri) = item.get("uri").and_then(Value::as_str) {
-                                        cat.resource_routes.entry(uri.to_owned()).or_insert(i);
-                                    }
-                                    cat.resources.push(item);
-                                }
-                                _ => {
-                                    if let Some(t) = item.get("uriTemplate").and_then(Value::as_str)
-                                    {
-                                        cat.template_routes.push((i, literal_start(t).to_owned()));
-                                    }
-                                    cat.templates.push(item);
-                                }
-                            }
-                        }
+                        self.remember(i, method, &items);
+                        items
                     }
+                    // A member without this list (e.g. no templates) lists nothing.
+                    Err(e) if e.code == code::METHOD_NOT_FOUND => Vec::new(),
                     Err(e) => {
-                        tracing::warn!(member = %self.members[i].name, method, error = %e.message, "left out of the federated lists");
+                        // A member that cannot be listed now keeps what it listed last, so
+                        // its calls are still routed (and fail fast, naming it).
+                        tracing::warn!(member = %self.members[i].name, method, error = %e.message, "listing failed; serving what it listed last");
                         cat.complete = false;
+                        self.recalled(i, method)
+                    }
+                };
+                for item in items {
+                    match field {
+                        "tools" => tools.push((i, item)),
+                        "prompts" => prompts.push((i, item)),
+                        "resources" => {
+                            if let Some(uri) = item.get("uri").and_then(Value::as_str) {
+                                cat.resource_routes.entry(uri.to_owned()).or_insert(i);
+                            }
+                            cat.resources.push(item);
+                        }
+                        _ => {
+                            if let Some(t) = item.get("uriTemplate").and_then(Value::as_str) {
+                                cat.template_routes.push((i, literal_start(t).to_owned()));
+                            }
+                            cat.templates.push(item);
+                        }
                     }
                 }
             }

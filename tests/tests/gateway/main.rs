@@ -1,0 +1,20 @@
+//! Real MCP servers behind Switchyard (`switchyard-upstream`): every upstream and every node
+//! is a real process on a loopback port, started and stopped by the test.
+//!
+//! - `plain`: the Rails-style plain JSON-RPC fixture (`tests/fixtures/plain_jsonrpc.py`)
+//!   behind three nodes on Redis and nginx; credentials from the environment, the client's
+//!   `Authorization` never passed on; a hanging upstream times out; an upstream that speaks
+//!   only 2026-07-28 is refused at start.
+//! - `streamable`: a Switchyard node serving `everything` as a Streamable HTTP upstream
+//!   behind three nodes: progress relayed, one upstream session per client session however
+//!   the requests spread (racing nodes make one), DELETE ends it upstream; an upstream
+//!   restarted mid-session is re-initialized transparently.
+//! - `federation`: three upstreams with colliding names and a 70-character one: unique
+//!   names of at most 64 characters, the same on every node and after a restart; one of two
+//!   upstreams down fails fast with an error naming it while the other works.
+//! - `support`: a raw Streamable HTTP client.
+
+mod federation;
+mod plain;
+mod streamable;
+mod support;
