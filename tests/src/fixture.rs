@@ -1,5 +1,6 @@
-//! [`PlainJsonRpc`]: the Rails-style upstream fixture (`tests/fixtures/plain_jsonrpc.py`), a
-//! child process on a free loopback port, killed on drop.
+//! [`Fixture`]: an upstream server fixture as a child process on a free loopback port, killed
+//! on drop: the Rails-style plain JSON-RPC endpoint (`tests/fixtures/plain_jsonrpc.py`) or the
+//! TypeScript SDK v1 server with sessions (`tests/interop/ts/upstream_server.mjs`).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -9,37 +10,46 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use crate::paths::workspace_root;
+use crate::paths::{interop_dir, node_bin_dir, workspace_root};
 
 /// How long the fixture may take to print its `listening on` line.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(20);
 
-/// A running plain JSON-RPC fixture; dropping it kills the process.
+/// A running fixture; dropping it kills the process.
 #[derive(Debug)]
-pub struct PlainJsonRpc {
+pub struct Fixture {
     child: Child,
     addr: SocketAddr,
 }
 
-impl PlainJsonRpc {
-    /// Starts the fixture with `args` (`--name`, `--tool`, `--modern-only`, `--port`).
-    pub fn start(args: &[&str]) -> PlainJsonRpc {
-        Self::try_start(args).unwrap_or_else(|e| panic!("starting the JSON-RPC fixture: {e:#}"))
+impl Fixture {
+    /// The plain JSON-RPC fixture with `args` (`--name`, `--tool`, `--modern-only`,
+    /// `--port`).
+    pub fn plain_jsonrpc(args: &[&str]) -> Fixture {
+        let script = workspace_root().join("tests/fixtures/plain_jsonrpc.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script).args(args);
+        Self::try_start(cmd).unwrap_or_else(|e| panic!("starting the JSON-RPC fixture: {e:#}"))
     }
 
-    fn try_start(args: &[&str]) -> anyhow::Result<PlainJsonRpc> {
-        let script = workspace_root().join("tests/fixtures/plain_jsonrpc.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .args(args)
+    /// The TypeScript SDK v1 server with sessions, run by the tests' Node 22.
+    pub fn ts_sdk() -> Fixture {
+        let dir = interop_dir("ts");
+        let mut cmd = Command::new(node_bin_dir().join("node"));
+        cmd.arg(dir.join("upstream_server.mjs")).current_dir(&dir);
+        Self::try_start(cmd).unwrap_or_else(|e| panic!("starting the TS SDK fixture: {e:#}"))
+    }
+
+    fn try_start(mut cmd: Command) -> anyhow::Result<Fixture> {
+        let mut child = cmd
             // Its stdin is its lifeline: it exits when the pipe closes.
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .with_context(|| format!("spawning python3 {}", script.display()))?;
+            .with_context(|| format!("spawning {cmd:?}"))?;
         let stdout = child.stdout.take().context("stdout was not piped")?;
-        let mut fixture = PlainJsonRpc {
+        let mut fixture = Fixture {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
@@ -71,7 +81,7 @@ impl PlainJsonRpc {
     }
 }
 
-impl Drop for PlainJsonRpc {
+impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

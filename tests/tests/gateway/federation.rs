@@ -3,16 +3,16 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use switchyard_tests::{Cluster, Node, PlainJsonRpc};
+use switchyard_tests::{Cluster, Fixture, Node};
 
 use crate::support::Session;
 
 #[tokio::test]
 async fn federated_names_are_unique_short_and_the_same_on_every_node() {
     let long = "x".repeat(70);
-    let a = PlainJsonRpc::start(&["--name", "a", "--tool", "echo", "--tool", &long]);
-    let b = PlainJsonRpc::start(&["--name", "b", "--tool", "echo"]);
-    let c = PlainJsonRpc::start(&["--name", "c", "--tool", "echo", "--tool", &long]);
+    let a = Fixture::plain_jsonrpc(&["--name", "a", "--tool", "echo", "--tool", &long]);
+    let b = Fixture::plain_jsonrpc(&["--name", "b", "--tool", "echo"]);
+    let c = Fixture::plain_jsonrpc(&["--name", "c", "--tool", "echo", "--tool", &long]);
     let mut cluster = Cluster::builder(3, "demo")
         .arg("--upstream")
         .arg(format!("a={}", a.url()))
@@ -66,7 +66,7 @@ async fn federated_names_are_unique_short_and_the_same_on_every_node() {
 
 #[tokio::test]
 async fn one_upstream_down_fails_fast_and_the_other_works() {
-    let rails = PlainJsonRpc::start(&["--name", "rails"]);
+    let rails = Fixture::plain_jsonrpc(&["--name", "rails"]);
     let ev = Node::start("everything");
     let gateway = Node::builder("demo")
         .arg("--upstream")

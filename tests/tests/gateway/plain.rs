@@ -3,13 +3,13 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use switchyard_tests::{Cluster, Node, PlainJsonRpc, Reply, run, switchyard_bin};
+use switchyard_tests::{Cluster, Fixture, Node, Reply, run, switchyard_bin};
 
 use crate::support::{Session, config_file};
 
 #[tokio::test]
 async fn a_plain_json_endpoint_is_served_by_a_cluster() {
-    let rails = PlainJsonRpc::start(&["--name", "rails"]);
+    let rails = Fixture::plain_jsonrpc(&["--name", "rails"]);
     let cluster = Cluster::builder(3, "demo")
         .arg("--upstream")
         .arg(format!("rails={}", rails.url()))
@@ -67,7 +67,7 @@ async fn a_plain_json_endpoint_is_served_by_a_cluster() {
 
 #[tokio::test]
 async fn credentials_come_from_the_environment_and_client_authorization_stays_out() {
-    let rails = PlainJsonRpc::start(&["--name", "rails"]);
+    let rails = Fixture::plain_jsonrpc(&["--name", "rails"]);
     let (_dir, path) = config_file(&format!(
         "[[upstreams]]\nname = \"rails\"\nurl = \"{}\"\nkind = \"json-rpc\"\n\
          headers = {{ X-Static = \"1\" }}\nheaders_env = {{ X-Api-Key = \"RAILS_TEST_KEY\" }}\n",
@@ -98,7 +98,7 @@ async fn credentials_come_from_the_environment_and_client_authorization_stays_ou
 
 #[tokio::test]
 async fn a_hanging_upstream_times_out_within_the_configured_time() {
-    let rails = PlainJsonRpc::start(&["--name", "rails"]);
+    let rails = Fixture::plain_jsonrpc(&["--name", "rails"]);
     let (_dir, path) = config_file(&format!(
         "[[upstreams]]\nname = \"rails\"\nurl = \"{}\"\nrequest_timeout_ms = 1000\n",
         rails.url()
@@ -124,7 +124,7 @@ async fn a_hanging_upstream_times_out_within_the_configured_time() {
 
 #[tokio::test]
 async fn an_upstream_that_speaks_only_2026_is_refused_at_start() {
-    let modern = PlainJsonRpc::start(&["--modern-only"]);
+    let modern = Fixture::plain_jsonrpc(&["--modern-only"]);
     let mut cmd = tokio::process::Command::new(switchyard_bin());
     cmd.args(["serve", "--bind", "127.0.0.1:0", "--demo-db", ":memory:"])
         .args(["--upstream", &format!("modern={}", modern.url())]);
