@@ -131,6 +131,7 @@ impl Transport {
                 session_id,
                 body: Body::Empty,
                 status: status.as_u16(),
+                retry: None,
             });
         }
         let body = if sse {
@@ -167,6 +168,50 @@ impl Transport {
             session_id,
             body,
             status: status.as_u16(),
+            retry: None,
+        })
+    }
+
+    /// Resumes an SSE answer the upstream closed before its response: a GET in `session`
+    /// with `Last-Event-ID` (the spec's resumption; the upstream replays what followed).
+    pub async fn resume(
+        &self,
+        session: Option<&UpstreamSession>,
+        last_event_id: &str,
+    ) -> Result<Answer, Failure> {
+        let mut req = self
+            .client
+            .get(&self.url)
+            .headers(self.headers.clone())
+            .header(ACCEPT, "text/event-stream")
+            .header("last-event-id", last_event_id);
+        if let Some(s) = session {
+            if let Some(id) = &s.session_id {
+                req = req.header("mcp-session-id", id);
+            }
+            req = req.header("mcp-protocol-version", &s.protocol_version);
+        }
+        let response = match tokio::time::timeout(self.idle, req.send()).await {
+            Err(_) => return Err(Failure::Timeout(self.idle)),
+            Ok(Err(e)) => return Err(Failure::Unreachable(error_chain(&e))),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        if status == 404 && session.is_some_and(|s| s.session_id.is_some()) {
+            return Err(Failure::SessionGone);
+        }
+        if status != 200 {
+            return Err(Failure::Status(status, "resuming the answer".into()));
+        }
+        Ok(Answer {
+            session_id: None,
+            status,
+            body: Body::Sse {
+                response: Box::new(response),
+                decoder: Decoder::new(MAX_ANSWER),
+                buf: BytesMut::new(),
+            },
+            retry: None,
         })
     }
 
@@ -209,6 +254,8 @@ pub struct Answer {
     /// The HTTP status.
     pub status: u16,
     body: Body,
+    /// The last `retry:` the upstream sent, in ms.
+    retry: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -226,6 +273,19 @@ impl Answer {
     /// Whether the answer is an SSE stream.
     pub fn is_sse(&self) -> bool {
         matches!(self.body, Body::Sse { .. })
+    }
+
+    /// The id of the last SSE event read (for `Last-Event-ID`), if any.
+    pub fn last_event_id(&self) -> Option<String> {
+        match &self.body {
+            Body::Sse { decoder, .. } => decoder.last_event_id().map(str::to_owned),
+            _ => None,
+        }
+    }
+
+    /// The last `retry:` (ms) the upstream sent on this answer.
+    pub fn retry_ms(&self) -> Option<u64> {
+        self.retry
     }
 
     /// The next message of the answer; `None` at its end. Waits at most `idle` for it.
@@ -246,6 +306,9 @@ impl Answer {
                 match decoder.decode(buf) {
                     Err(e) => return Err(Failure::Protocol(e.to_string())),
                     Ok(Some(event)) => {
+                        if let Some(r) = event.retry {
+                            self.retry = Some(r);
+                        }
                         if event.data.trim().is_empty() {
                             // A priming event or a retry hint: nothing to relay.
                             continue;

@@ -62,6 +62,12 @@ pub enum StartError {
     },
 }
 
+/// How often one answer may be resumed with `Last-Event-ID`.
+const MAX_RESUMES: u32 = 16;
+
+/// The longest `retry:` honoured before resuming an answer.
+const RESUME_WAIT_MAX_MS: u64 = 2000;
+
 /// Methods safe to send again after a failure to reach the upstream.
 fn idempotent(method: &str) -> bool {
     matches!(
@@ -458,6 +464,7 @@ impl Upstream {
             request.params.clone(),
         ));
         let mut answer = self.http.post(session, &forwarded).await?;
+        let mut resumes = 0;
         loop {
             let next = tokio::select! {
                 biased;
@@ -478,9 +485,21 @@ impl Upstream {
                 }
                 Some(Message::Request(r)) => self.ask_client(session, r, ctx).await,
                 None => {
-                    return Err(Failure::Protocol(
-                        "the answer ended without a response".into(),
-                    ));
+                    // An upstream may close its SSE answer early (2025-11-25 polling) and
+                    // expect a GET with Last-Event-ID for the rest.
+                    let Some(last) = answer.last_event_id().filter(|_| resumes < MAX_RESUMES)
+                    else {
+                        return Err(Failure::Protocol(
+                            "the answer ended without a response".into(),
+                        ));
+                    };
+                    resumes += 1;
+                    // Mirror it: the client's stream closes early too (where it can be
+                    // resumed), and resumes from our log while we resume the upstream's.
+                    ctx.close_stream();
+                    let wait = answer.retry_ms().unwrap_or(0).min(RESUME_WAIT_MAX_MS);
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    answer = self.http.resume(session, &last).await?;
                 }
             }
         }

@@ -14,8 +14,11 @@
 //!   upstreams down fails fast with an error naming it while the other works.
 //! - `sdk`: a TypeScript SDK v1 server with sessions (not Switchyard) behind three nodes:
 //!   progress, resources, prompts, and a sampling request answered through another node.
+//! - `conformance`: `--requirements 2025-11-25` through three nodes in front of an
+//!   `everything` upstream: the same tally as directly against it.
 //! - `support`: a raw Streamable HTTP client.
 
+mod conformance;
 mod federation;
 mod plain;
 mod sdk;
