@@ -20,7 +20,8 @@ pub enum Kind {
     /// Plain JSON-RPC over POST, no sessions, no streams (e.g. a Rails controller answering
     /// JSON).
     JsonRpc,
-    /// A command speaking MCP on stdin/stdout (not served yet: refused at start).
+    /// A command speaking MCP on stdin/stdout, one JSON-RPC message per line: spawned once
+    /// per node, shared by all its client sessions, restarted with backoff when it exits.
     Stdio,
     /// The 2024-11-05 HTTP+SSE transport (not served yet: refused at start).
     HttpSse,
@@ -48,7 +49,8 @@ pub struct UpstreamConfig {
     pub name: String,
     /// Its MCP endpoint, e.g. `http://127.0.0.1:3000/mcp` (plain `http://`).
     pub url: String,
-    /// The command of a `stdio` upstream, program first (not served yet).
+    /// The command of a `stdio` upstream, program first, e.g.
+    /// `["npx", "-y", "@modelcontextprotocol/server-everything"]`.
     pub command: Vec<String>,
     /// See [`Kind`]. Default `auto`.
     pub kind: Kind,

@@ -13,6 +13,8 @@
 //! - [`upstream`]: [`Upstream`], one server over HTTP (kinds `streamable-http`, `json-rpc`;
 //!   detection; lazy upstream sessions; re-initialize on 404; relaying what it sends).
 //! - [`http`]: the pooled HTTP client and the JSON/SSE answer reader.
+//! - [`stdio`]: [`stdio::StdioUpstream`], a command spawned once per node, shared, restarted
+//!   with backoff.
 //! - [`breaker`]: the circuit breaker per upstream.
 //! - [`federation`]: [`Federation`], several backends as one (names, routing, merging).
 //! - [`names`]: the exposed names, ≤ 64 characters, deterministic.
@@ -22,6 +24,7 @@ pub mod config;
 pub mod federation;
 pub mod http;
 pub mod names;
+pub mod stdio;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -45,11 +48,15 @@ pub async fn gateway(
     let mut members = Vec::new();
     for cfg in upstreams {
         let prefix = cfg.prefix().to_owned();
-        let up = Upstream::start(cfg.clone(), sessions.clone()).await?;
+        let backend: Arc<dyn Backend> = if cfg.kind == Kind::Stdio {
+            stdio::StdioUpstream::start(cfg.clone()).await?
+        } else {
+            Arc::new(Upstream::start(cfg.clone(), sessions.clone()).await?)
+        };
         members.push(Member {
             name: cfg.name.clone(),
             prefix,
-            backend: Arc::new(up),
+            backend,
         });
     }
     for (name, backend) in builtins {

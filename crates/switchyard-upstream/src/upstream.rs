@@ -53,7 +53,9 @@ pub enum StartError {
         supported: String,
     },
     /// A kind this version does not serve.
-    #[error("upstream {name}: kind {kind} is not served yet (streamable-http and json-rpc are)")]
+    #[error(
+        "upstream {name}: kind {kind} is not served yet (streamable-http, json-rpc and stdio are)"
+    )]
     NotYet {
         /// The upstream.
         name: String,

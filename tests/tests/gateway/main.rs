@@ -16,11 +16,14 @@
 //!   progress, resources, prompts, and a sampling request answered through another node.
 //! - `conformance`: `--requirements 2025-11-25` through three nodes in front of an
 //!   `everything` upstream: the same tally as directly against it.
+//! - `stdio`: a stdio server (`tests/fixtures/stdio_server.py`) spawned once per node,
+//!   shared by its sessions, progress relayed, restarted after SIGKILL.
 //! - `support`: a raw Streamable HTTP client.
 
 mod conformance;
 mod federation;
 mod plain;
 mod sdk;
+mod stdio;
 mod streamable;
 mod support;

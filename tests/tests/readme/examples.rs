@@ -31,6 +31,13 @@ const ERRORS: &[&str] = &["\"error\"", "curl: (", "command not found"];
 
 pub(crate) static EXAMPLES: &[Example] = &[
     Example {
+        starts: "cat >> switchyard.toml <<'EOF'",
+        how: How::NotRun(
+            "fetches @modelcontextprotocol/server-everything from npm on first use; a stdio \
+             upstream is run by tests/tests/gateway/stdio.rs with a fixture of its own",
+        ),
+    },
+    Example {
         starts: "switchyard serve --upstream rails=http://127.0.0.1:3000/mcp",
         how: How::NotRun(
             "needs the reader's Rails app on port 3000; the same setup (a plain JSON-RPC \
