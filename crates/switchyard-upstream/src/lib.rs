@@ -18,12 +18,15 @@
 //! - [`breaker`]: the circuit breaker per upstream.
 //! - [`federation`]: [`Federation`], several backends as one (names, routing, merging).
 //! - [`names`]: the exposed names, ≤ 64 characters, deterministic.
+//! - `relay`: an upstream's notifications — change notices to the node's fan-out, the rest
+//!   to the request's stream.
 
 pub mod breaker;
 pub mod config;
 pub mod federation;
 pub mod http;
 pub mod names;
+mod relay;
 pub mod stdio;
 pub mod upstream;
 

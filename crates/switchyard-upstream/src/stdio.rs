@@ -438,10 +438,7 @@ impl Backend for StdioUpstream {
                 }
                 Ok(None) => return Err(self.error("the process exited before answering")),
                 Ok(Some(Message::Response(r))) => return r.outcome,
-                Ok(Some(Message::Notification(n))) => {
-                    ctx.notify(&n.method, n.params.map_or(Value::Null, Value::Object))
-                        .await;
-                }
+                Ok(Some(Message::Notification(n))) => crate::relay::relay(&ctx, n).await,
                 Ok(Some(Message::Request(_))) => {}
             }
         }

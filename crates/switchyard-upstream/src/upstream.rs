@@ -481,10 +481,7 @@ impl Upstream {
                     return Ok(r.outcome);
                 }
                 Some(Message::Response(_)) => {}
-                Some(Message::Notification(n)) => {
-                    ctx.notify(&n.method, n.params.map_or(Value::Null, Value::Object))
-                        .await;
-                }
+                Some(Message::Notification(n)) => crate::relay::relay(ctx, n).await,
                 Some(Message::Request(r)) => self.ask_client(session, r, ctx).await,
                 None => {
                     // An upstream may close its SSE answer early (2025-11-25 polling) and
@@ -677,5 +674,47 @@ impl Backend for Upstream {
         if let Some(s) = self.stored(session) {
             self.http.delete(&s).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_initialize_error_naming_only_2026_is_modern_only() {
+        let e = |supported: Value| {
+            ErrorObject::new(code::UNSUPPORTED_PROTOCOL_VERSION, "unsupported")
+                .with_data(json!({"requested": "2025-11-25", "supported": supported}))
+        };
+        assert_eq!(
+            modern_only(&e(json!(["2026-07-28"]))),
+            Some("2026-07-28".to_owned())
+        );
+        assert_eq!(modern_only(&e(json!(["2026-07-28", "2025-06-18"]))), None);
+        assert_eq!(modern_only(&e(json!([]))), None);
+        assert_eq!(
+            modern_only(&ErrorObject::method_not_found("initialize")),
+            None
+        );
+    }
+
+    #[test]
+    fn only_reads_are_retried() {
+        for m in [
+            "tools/list",
+            "resources/read",
+            "prompts/get",
+            "completion/complete",
+        ] {
+            assert!(idempotent(m), "{m}");
+        }
+        for m in ["tools/call", "sampling/createMessage", "initialize"] {
+            assert!(!idempotent(m), "{m}");
+        }
+        assert!(Failure::Timeout(Duration::from_secs(1)).is_outage());
+        assert!(Failure::Status(503, String::new()).is_outage());
+        assert!(!Failure::Status(400, String::new()).is_outage());
+        assert!(!Failure::SessionGone.is_outage());
     }
 }

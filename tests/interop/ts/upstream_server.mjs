@@ -5,7 +5,9 @@
 //
 // Prints `listening on http://127.0.0.1:PORT` once bound; serves /mcp. Tools: `echo`,
 // `count_with_progress` (three progress notifications, then its result), `ask_sampling`
-// (a sampling request to the client on the request's stream); a resource `sdk://greeting`;
+// (a sampling request to the client on the request's stream), `touch_greeting` (a
+// resources/updated and a tools/list_changed on the request's stream); a resource
+// `sdk://greeting`;
 // a prompt `greet`. Exits when its stdin closes.
 
 import http from 'node:http';
@@ -50,6 +52,18 @@ function build() {
         { relatedRequestId: extra.requestId },
       );
       return { content: [{ type: 'text', text: `sampled: ${answer.content.text}` }] };
+    },
+  );
+  server.registerTool(
+    'touch_greeting',
+    { description: 'Announces that sdk://greeting and the tool list changed', inputSchema: {} },
+    async (_args, extra) => {
+      await extra.sendNotification({
+        method: 'notifications/resources/updated',
+        params: { uri: 'sdk://greeting' },
+      });
+      await extra.sendNotification({ method: 'notifications/tools/list_changed' });
+      return { content: [{ type: 'text', text: 'touched' }] };
     },
   );
   server.registerResource(

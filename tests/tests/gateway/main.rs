@@ -18,8 +18,11 @@
 //!   `everything` upstream: the same tally as directly against it.
 //! - `stdio`: a stdio server (`tests/fixtures/stdio_server.py`) spawned once per node,
 //!   shared by its sessions, progress relayed, restarted after SIGKILL.
+//! - `changes`: an upstream's `resources/updated` and `tools/list_changed`, sent while
+//!   answering on one node, reach a GET stream on another.
 //! - `support`: a raw Streamable HTTP client.
 
+mod changes;
 mod conformance;
 mod federation;
 mod plain;
