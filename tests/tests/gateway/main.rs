@@ -4,7 +4,7 @@
 //! - `plain`: the Rails-style plain JSON-RPC fixture (`tests/fixtures/plain_jsonrpc.py`)
 //!   behind three nodes on Redis and nginx; credentials from the environment, the client's
 //!   `Authorization` never passed on; a hanging upstream times out; an upstream that speaks
-//!   only 2026-07-28 is refused at start.
+//!   only 2026-07-28 is refused at start; one down at start is detected on first use.
 //! - `streamable`: a Switchyard node serving `everything` as a Streamable HTTP upstream
 //!   behind three nodes: progress relayed, one upstream session per client session however
 //!   the requests spread (racing nodes make one), DELETE ends it upstream; an upstream

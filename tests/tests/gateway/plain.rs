@@ -143,3 +143,31 @@ async fn an_upstream_that_speaks_only_2026_is_refused_at_start() {
         "the message should name the upstream, the revision and the feature: {out}"
     );
 }
+
+#[tokio::test]
+async fn an_upstream_down_at_start_is_detected_on_first_use() {
+    let port = switchyard_tests::free_port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let node = Node::builder("demo")
+        .arg("--upstream")
+        .arg(format!("late={url}"))
+        .start();
+    let s = Session::open(&node.mcp_url()).await;
+    let a = s
+        .call(1, "get_client", json!({"email": "ada@example.com"}))
+        .await;
+    let message = a.error()["message"].as_str().unwrap_or("").to_owned();
+    assert!(
+        message.contains("upstream late") && message.contains("unreachable"),
+        "{a:?}"
+    );
+    let port_arg = port.to_string();
+    let _late = Fixture::plain_jsonrpc(&["--port", &port_arg]);
+    let a = s
+        .call(2, "get_client", json!({"email": "ada@example.com"}))
+        .await;
+    assert!(
+        a.text().contains("Ada"),
+        "detected and served once it is up: {a:?}"
+    );
+}
