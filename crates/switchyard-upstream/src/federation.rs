@@ -3,7 +3,8 @@
 //! Tools and prompts are exposed under names that are pure functions of (prefix, name)
 //! ([`crate::names`]), so every node and every restart agrees; calls are routed back by a
 //! catalog built from the members' lists (every page of each), kept for
-//! [`CATALOG_TTL`] on each node and rebuilt when a name is not found in it. Resources keep
+//! [`CATALOG_TTL`] on each node and rebuilt when a name is not found in it or a member sent
+//! this node a `list_changed`. Resources keep
 //! their URIs and are routed by them. Capabilities are merged. A member that cannot be
 //! listed keeps what it listed last in that catalog (which is then not kept, so the next
 //! request tries again): one upstream down never hides the others, and its own tools stay
@@ -22,6 +23,7 @@ use tokio::time::Instant;
 
 use crate::config::NameMode;
 use crate::names;
+use crate::relay::ListGeneration;
 
 /// How long a node keeps a complete catalog.
 pub const CATALOG_TTL: Duration = Duration::from_secs(60);
@@ -47,7 +49,9 @@ pub struct Federation {
     members: Vec<Member>,
     separator: String,
     mode: NameMode,
-    catalog: tokio::sync::RwLock<Option<(Instant, Arc<Catalog>)>>,
+    catalog: tokio::sync::RwLock<Option<(Instant, u64, Arc<Catalog>)>>,
+    /// Moves when a member sends `list_changed`: the kept catalog is then stale.
+    lists: Arc<ListGeneration>,
     /// What each member listed last, by (member, list method).
     last: std::sync::Mutex<HashMap<(usize, &'static str), Vec<Value>>>,
 }
@@ -85,8 +89,14 @@ fn literal_start(template: &str) -> &str {
 
 impl Federation {
     /// A federation of `members` (in this order: it decides nothing but the order of lists).
-    pub fn new(members: Vec<Member>, separator: &str, mode: NameMode) -> Self {
+    pub fn new(
+        members: Vec<Member>,
+        separator: &str,
+        mode: NameMode,
+        lists: Arc<ListGeneration>,
+    ) -> Self {
         Self {
+            lists,
             members,
             separator: separator.to_owned(),
             mode,
@@ -252,14 +262,18 @@ impl Federation {
     /// The catalog: the kept one while fresh, else a new one (kept when complete).
     async fn catalog(&self, ctx: &Context, refresh: bool) -> Arc<Catalog> {
         if !refresh
-            && let Some((at, cat)) = &*self.catalog.read().await
+            && let Some((at, generation, cat)) = &*self.catalog.read().await
             && at.elapsed() < CATALOG_TTL
+            && *generation == self.lists.get()
         {
             return cat.clone();
         }
+        let generation = self.lists.get();
         let cat = Arc::new(self.build(ctx).await);
         let mut kept = self.catalog.write().await;
-        *kept = cat.complete.then(|| (Instant::now(), cat.clone()));
+        *kept = cat
+            .complete
+            .then(|| (Instant::now(), generation, cat.clone()));
         cat
     }
 

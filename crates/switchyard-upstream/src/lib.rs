@@ -18,7 +18,7 @@
 //! - [`breaker`]: the circuit breaker per upstream.
 //! - [`federation`]: [`Federation`], several backends as one (names, routing, merging).
 //! - [`names`]: the exposed names, ≤ 64 characters, deterministic.
-//! - `relay`: an upstream's notifications — change notices to the node's fan-out, the rest
+//! - [`relay`]: an upstream's notifications — change notices to the node's fan-out, the rest
 //!   to the request's stream.
 
 pub mod breaker;
@@ -26,7 +26,7 @@ pub mod config;
 pub mod federation;
 pub mod http;
 pub mod names;
-mod relay;
+pub mod relay;
 pub mod stdio;
 pub mod upstream;
 
@@ -48,13 +48,14 @@ pub async fn gateway(
     builtins: Vec<(String, Arc<dyn Backend>)>,
     sessions: Arc<dyn SessionStore>,
 ) -> Result<Arc<dyn Backend>, StartError> {
+    let lists = Arc::new(relay::ListGeneration::default());
     let mut members = Vec::new();
     for cfg in upstreams {
         let prefix = cfg.prefix().to_owned();
         let backend: Arc<dyn Backend> = if cfg.kind == Kind::Stdio {
-            stdio::StdioUpstream::start(cfg.clone()).await?
+            stdio::StdioUpstream::start(cfg.clone(), lists.clone()).await?
         } else {
-            Arc::new(Upstream::start(cfg.clone(), sessions.clone()).await?)
+            Arc::new(Upstream::start(cfg.clone(), sessions.clone(), lists.clone()).await?)
         };
         members.push(Member {
             name: cfg.name.clone(),
@@ -78,5 +79,6 @@ pub async fn gateway(
         members,
         &gateway.separator,
         gateway.names,
+        lists,
     )))
 }

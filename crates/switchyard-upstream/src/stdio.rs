@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::UpstreamConfig;
+use crate::relay::ListGeneration;
 use crate::upstream::StartError;
 
 /// The first wait before a restart; doubled after each quick exit, up to [`MAX_BACKOFF`].
@@ -59,6 +60,7 @@ pub struct StdioUpstream {
     up: tokio::sync::watch::Sender<u64>,
     stop: CancellationToken,
     next_id: AtomicU64,
+    lists: Arc<ListGeneration>,
 }
 
 impl std::fmt::Debug for StdioUpstream {
@@ -80,7 +82,10 @@ impl StdioUpstream {
     /// dropped; the process is killed with it). Waits up to `request_timeout_ms` for the
     /// first `initialize` so that its capabilities are known; a command that cannot be
     /// spawned at all stops the node.
-    pub async fn start(cfg: UpstreamConfig) -> Result<Arc<StdioUpstream>, StartError> {
+    pub async fn start(
+        cfg: UpstreamConfig,
+        lists: Arc<ListGeneration>,
+    ) -> Result<Arc<StdioUpstream>, StartError> {
         let Some(program) = cfg.command.first() else {
             return Err(StartError::Config {
                 name: cfg.name.clone(),
@@ -108,6 +113,7 @@ impl StdioUpstream {
             up,
             stop: CancellationToken::new(),
             next_id: AtomicU64::new(1),
+            lists,
         });
         let weak = Arc::downgrade(&this);
         let stop = this.stop.clone();
@@ -438,7 +444,9 @@ impl Backend for StdioUpstream {
                 }
                 Ok(None) => return Err(self.error("the process exited before answering")),
                 Ok(Some(Message::Response(r))) => return r.outcome,
-                Ok(Some(Message::Notification(n))) => crate::relay::relay(&ctx, n).await,
+                Ok(Some(Message::Notification(n))) => {
+                    crate::relay::relay(&ctx, n, &self.lists).await
+                }
                 Ok(Some(Message::Request(_))) => {}
             }
         }

@@ -28,6 +28,7 @@ use switchyard_state::{SessionStore, UpstreamSession, UpstreamSwap};
 use crate::breaker::Breaker;
 use crate::config::{Kind, UpstreamConfig};
 use crate::http::{Failure, Transport};
+use crate::relay::ListGeneration;
 
 /// Why an upstream cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +102,8 @@ pub struct Upstream {
     /// Request ids sent to the upstream: `sy-<node nonce>-<n>`, never a client's.
     nonce: u32,
     next_id: AtomicU64,
+    /// Bumped by the upstream's `list_changed` notices (shared with the federation).
+    lists: Arc<ListGeneration>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +128,7 @@ impl Upstream {
     pub async fn start(
         cfg: UpstreamConfig,
         sessions: Arc<dyn SessionStore>,
+        lists: Arc<ListGeneration>,
     ) -> Result<Upstream, StartError> {
         let config_error = |message: String| StartError::Config {
             name: cfg.name.clone(),
@@ -180,6 +184,7 @@ impl Upstream {
             local: tokio::sync::Mutex::new(None),
             nonce: rand::random(),
             next_id: AtomicU64::new(1),
+            lists,
         };
         match up.probe().await {
             Ok(kind) => {
@@ -481,7 +486,7 @@ impl Upstream {
                     return Ok(r.outcome);
                 }
                 Some(Message::Response(_)) => {}
-                Some(Message::Notification(n)) => crate::relay::relay(ctx, n).await,
+                Some(Message::Notification(n)) => crate::relay::relay(ctx, n, &self.lists).await,
                 Some(Message::Request(r)) => self.ask_client(session, r, ctx).await,
                 None => {
                     // An upstream may close its SSE answer early (2025-11-25 polling) and

@@ -94,7 +94,7 @@ fn federation(mode: NameMode) -> Federation {
             }),
         },
     ];
-    Federation::new(members, "__", mode)
+    Federation::new(members, "__", mode, Default::default())
 }
 
 async fn names(f: &Federation) -> Vec<String> {
