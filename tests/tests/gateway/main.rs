@@ -8,7 +8,8 @@
 //! - `streamable`: a Switchyard node serving `everything` as a Streamable HTTP upstream
 //!   behind three nodes: progress relayed, one upstream session per client session however
 //!   the requests spread (racing nodes make one), DELETE ends it upstream; an upstream
-//!   restarted mid-session is re-initialized transparently.
+//!   restarted mid-session is re-initialized transparently; a 2026-07-28 client is served
+//!   through the node's own upstream session.
 //! - `federation`: three upstreams with colliding names and a 70-character one: unique
 //!   names of at most 64 characters, the same on every node and after a restart; one of two
 //!   upstreams down fails fast with an error naming it while the other works.

@@ -121,3 +121,42 @@ async fn an_upstream_restarted_mid_session_is_reinitialized() {
     let a = s.call(3, "echo", json!({"text": "still"})).await;
     assert_eq!(a.text(), "still");
 }
+
+/// A stateless 2026-07-28 request (no session) forwarded to a session-era upstream: the
+/// node uses an upstream session of its own.
+#[tokio::test]
+async fn a_2026_client_is_served_by_a_session_era_upstream() {
+    let upstream = Node::start("everything");
+    let gateway = Node::builder("demo")
+        .arg("--upstream")
+        .arg(format!("ev={}", upstream.mcp_url()))
+        .start();
+    for id in 1..=3 {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "echo", "arguments": {"text": format!("modern {id}")},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "gateway-test", "version": "1"},
+            },
+        }});
+        let response = client()
+            .post(gateway.mcp_url())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "echo")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the modern POST");
+        assert_eq!(response.status().as_u16(), 200, "{response:?}");
+        let answer: Value = response.json().await.expect("a JSON answer");
+        assert_eq!(
+            answer["result"]["content"][0]["text"],
+            json!(format!("modern {id}")),
+            "{answer}"
+        );
+    }
+}
