@@ -482,7 +482,8 @@ impl Upstream {
                 next = answer.next(self.http.idle) => next?,
             };
             match next {
-                Some(Message::Response(r)) if r.id.as_ref() == Some(&id) => {
+                // An error with a null id is about the request itself (it could not be read).
+                Some(Message::Response(r)) if r.id.is_none() || r.id.as_ref() == Some(&id) => {
                     return Ok(r.outcome);
                 }
                 Some(Message::Response(_)) => {}

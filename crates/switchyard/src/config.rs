@@ -397,7 +397,32 @@ impl Config {
             "stateless.state_key is not set and state is in memory: a random key for this \
              process (fine for one node)"
         };
-        vec![hosts, key.to_owned()]
+        let mut notes = vec![hosts, key.to_owned()];
+        if !self.upstreams.is_empty() {
+            let names: Vec<String> = self
+                .upstreams
+                .iter()
+                .map(|u| format!("{} ({})", u.name, u.kind.as_str()))
+                .collect();
+            let members = self.upstreams.len() + self.gateway.builtins.len();
+            notes.push(if members == 1 {
+                format!(
+                    "upstream {} is served directly, its names unchanged (backend {:?} is not served)",
+                    names.join(", "),
+                    self.backend
+                )
+            } else {
+                format!(
+                    "upstreams {} and built-ins {:?} are federated as <prefix>{}<name> \
+                     (backend {:?} is not served)",
+                    names.join(", "),
+                    self.gateway.builtins,
+                    self.gateway.separator,
+                    self.backend
+                )
+            });
+        }
+        notes
     }
 
     /// Checks ranges and names after loading.
@@ -467,6 +492,13 @@ mod tests {
         assert_eq!(cfg.redis.session_cache, 10_000);
         assert_eq!(cfg.upstreams.len(), 1);
         assert_eq!(cfg.upstreams[0].name, "rails");
+        assert!(
+            cfg.notes()
+                .iter()
+                .any(|n| n.contains("upstream rails (auto) is served directly")),
+            "{:?}",
+            cfg.notes()
+        );
     }
 
     #[test]
