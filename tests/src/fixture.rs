@@ -1,6 +1,7 @@
 //! [`Fixture`]: an upstream server fixture as a child process on a free loopback port, killed
 //! on drop: the Rails-style plain JSON-RPC endpoint (`tests/fixtures/plain_jsonrpc.py`) or the
-//! TypeScript SDK v1 server with sessions (`tests/interop/ts/upstream_server.mjs`).
+//! TypeScript SDK v1 server with sessions (`tests/interop/ts/upstream_server.mjs`), or the
+//! Python SDK server (`tests/interop/python/upstream_server.py`).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -38,6 +39,14 @@ impl Fixture {
         let mut cmd = Command::new(node_bin_dir().join("node"));
         cmd.arg(dir.join("upstream_server.mjs")).current_dir(&dir);
         Self::try_start(cmd).unwrap_or_else(|e| panic!("starting the TS SDK fixture: {e:#}"))
+    }
+
+    /// The Python SDK (`mcp`) server with sessions, run by the tests' venv.
+    pub fn python_sdk() -> Fixture {
+        let dir = interop_dir("python");
+        let mut cmd = Command::new(dir.join(".venv/bin/python"));
+        cmd.arg(dir.join("upstream_server.py")).current_dir(&dir);
+        Self::try_start(cmd).unwrap_or_else(|e| panic!("starting the Python SDK fixture: {e:#}"))
     }
 
     fn try_start(mut cmd: Command) -> anyhow::Result<Fixture> {

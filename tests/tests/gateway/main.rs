@@ -13,7 +13,8 @@
 //! - `federation`: three upstreams with colliding names and a 70-character one: unique
 //!   names of at most 64 characters, the same on every node and after a restart; one of two
 //!   upstreams down fails fast with an error naming it while the other works.
-//! - `sdk`: a TypeScript SDK v1 server with sessions (not Switchyard) behind three nodes:
+//! - `sdk`: a TypeScript SDK v1 server and a Python SDK server with sessions (not Switchyard)
+//!   behind three nodes:
 //!   progress, resources, prompts, and a sampling request answered through another node.
 //! - `conformance`: `--requirements 2025-11-25` through three nodes in front of an
 //!   `everything` upstream: the same tally as directly against it.

@@ -1,6 +1,7 @@
-//! A TypeScript SDK v1 server with sessions (not Switchyard) behind three nodes: tools,
-//! progress, resources, prompts, and a sampling request the upstream sends mid-call, answered
-//! by the client through whichever node the balancer picks.
+//! Official SDK servers with sessions (not Switchyard) behind three nodes. The TypeScript SDK
+//! v1 server: tools, progress, resources, prompts, and a sampling request the upstream sends
+//! mid-call, answered by the client through whichever node the balancer picks. The Python
+//! SDK server: tools and progress.
 
 use std::collections::BTreeSet;
 
@@ -106,5 +107,41 @@ async fn a_typescript_sdk_server_is_served_by_a_cluster() {
         json!("sampled: hi there"),
         "{result}"
     );
+    assert_eq!(s.delete().await, 204);
+}
+
+/// The Python SDK's server (`mcp`, with sessions) behind three nodes: calls from every node
+/// and its progress.
+#[tokio::test]
+async fn a_python_sdk_server_is_served_by_a_cluster() {
+    let py = Fixture::python_sdk();
+    let cluster = Cluster::builder(3, "demo")
+        .arg("--upstream")
+        .arg(format!("py={}", py.url()))
+        .start();
+    let s = Session::open(&cluster.mcp_url()).await;
+    let mut nodes = BTreeSet::new();
+    for i in 0..6 {
+        let a = s
+            .call(10 + i, "echo", json!({"text": format!("py {i}")}))
+            .await;
+        assert_eq!(a.text(), format!("py {i}"), "{a:?}");
+        nodes.insert(a.node);
+    }
+    assert_eq!(nodes.len(), 3, "every node forwarded: {nodes:?}");
+    let a = s
+        .request(
+            20,
+            "tools/call",
+            json!({"name": "count_with_progress", "arguments": {}, "_meta": {"progressToken": "py"}}),
+        )
+        .await;
+    let progress = a
+        .messages
+        .iter()
+        .filter(|m| m["method"] == json!("notifications/progress"))
+        .count();
+    assert_eq!(progress, 3, "{a:#?}");
+    assert_eq!(a.text(), "counted to 3");
     assert_eq!(s.delete().await, 204);
 }
