@@ -22,6 +22,7 @@ pub struct ClusterBuilder {
     nodes: usize,
     backend: String,
     env: Vec<(String, String)>,
+    args: Vec<String>,
     state_key: bool,
 }
 
@@ -36,6 +37,12 @@ impl ClusterBuilder {
     /// Sets an environment variable on every node (e.g. `SWITCHYARD__HTTP__KEEP_ALIVE_SECS`).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Appends an argument to every node's command line (e.g. `--upstream`, `NAME=URL`).
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
         self
     }
 
@@ -65,6 +72,9 @@ impl ClusterBuilder {
             }
             for (k, v) in &self.env {
                 builder = builder.env(k, v);
+            }
+            for a in &self.args {
+                builder = builder.arg(a);
             }
             let node = builder.clone().start();
             builders.push(builder.bind(node.addr().to_string()));
@@ -112,6 +122,7 @@ impl Cluster {
             nodes,
             backend: backend.to_owned(),
             env: Vec::new(),
+            args: Vec::new(),
             state_key: true,
         }
     }

@@ -20,6 +20,8 @@
 //! - `signal`: [`Signal`]s to child processes; free ports.
 //! - `faults`: what a fault-injecting test does to a [`Cluster`]: a node stopped and started
 //!   again on its own port, Redis pub/sub connections killed, keys deleted.
+//! - `fixture`: [`Fixture`], upstream fixtures: the Rails-style plain JSON-RPC endpoint and
+//!   a TypeScript SDK v1 server.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
 //! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
 //!   judgement.
@@ -29,6 +31,7 @@ mod command;
 pub mod conformance;
 pub mod drivers;
 mod faults;
+mod fixture;
 mod markers;
 mod nginx;
 mod node;
@@ -41,6 +44,7 @@ mod sse;
 
 pub use cluster::{ADMIN_TOKEN, Cluster, ClusterBuilder, STATE_KEY};
 pub use command::{Finished, run};
+pub use fixture::Fixture;
 pub use markers::{marked, marker_of};
 pub use nginx::Nginx;
 pub use node::{Node, NodeBuilder};

@@ -20,6 +20,10 @@ pub struct SessionView {
     pub client_capabilities: Value,
     /// The client's `clientInfo`.
     pub client_info: Value,
+    /// The sessions the gateway holds with upstream servers for this client, by upstream
+    /// name, as stored in the session record: opaque to the node, read by
+    /// `switchyard-upstream` (empty for built-ins and the stateless revision).
+    pub upstreams: Map<String, Value>,
 }
 
 /// One request to the client: what the 2026-07-28 revision calls an *input request*.

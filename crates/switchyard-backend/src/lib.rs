@@ -74,6 +74,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn handle(&self, request: Request, ctx: Context) -> Result<Value, ErrorObject>;
     /// Receives a client notification the node does not handle itself. Default: ignore.
     async fn notification(&self, _notification: Notification, _ctx: Context) {}
+    /// The client's session is ending (DELETE): release what the backend holds for it
+    /// elsewhere (an upstream's sessions). Called before the record is deleted. Default:
+    /// nothing.
+    async fn session_closed(&self, _session: &SessionView) {}
 }
 
 /// How many messages a handler may send ahead of the node writing them: past that, its next

@@ -53,7 +53,7 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `sy:s:{<session>}` | hash | the session record; expires after the idle TTL, refreshed by `get` and `update` |
+//! | `sy:s:{<session>}` | hash | the session record (upstream sessions in fields `up:<name>`); expires after the idle TTL, refreshed by `get` and `update` |
 //! | `sy:l:{<session>}` | hash | the session's event log meta: `e` = the log's epoch (12 random alphanumerics, minted with the hash), `n:<stream>` = last position, `c:<stream>` = `1` once closed, `q:<stream>` = a leased stream's request ids, `os`/`oo` = the standalone stream and its owner's token, `bc` = the last broadcast applied |
 //! | `sy:l:{<session>}:<stream>` | stream | the events of one SSE stream (`g`, `r<n>`): entry id `<position>-0`, one field `d` = the event's data; `XADD … MAXLEN ~ max_len` |
 //! | `sy:l:{<session>}:p:<stream>` | string | a request stream's producer lease (`SET … PX`) |

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Script;
-use switchyard_state::{SessionPatch, SessionRecord, SessionStore, StateError, Transport};
+use switchyard_state::{
+    SessionPatch, SessionRecord, SessionStore, StateError, Transport, UpstreamSession, UpstreamSwap,
+};
 
 use crate::core::Core;
 use crate::keys;
@@ -57,8 +59,36 @@ return 1
     )
 });
 
+/// Compare-and-set of one upstream session field `up:<name>`. KEYS: session. ARGV: ttl ms,
+/// field, expected ('' = absent), new ('' = remove). Returns -1 when the session is gone, 1
+/// when swapped, else {0, current or false}.
+static SWAP_UPSTREAM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local k = KEYS[1]
+if redis.call('EXISTS', k) == 0 then return -1 end
+local cur = redis.call('HGET', k, ARGV[2])
+local want = ARGV[3]
+if (want == '' and cur ~= false) or (want ~= '' and cur ~= want) then
+  return {0, cur}
+end
+if ARGV[4] == '' then
+  redis.call('HDEL', k, ARGV[2])
+else
+  redis.call('HSET', k, ARGV[2], ARGV[4])
+end
+redis.call('HINCRBY', k, 'v', 1)
+redis.call('PEXPIRE', k, ARGV[1])
+return 1
+",
+    )
+});
+
 /// The prefix of a subscribed resource URI's field.
 const SUB_PREFIX: &str = "sub:";
+
+/// The prefix of an upstream session's field (its value: [`UpstreamSession::encode`]).
+const UP_PREFIX: &str = "up:";
 
 /// Sessions in Redis, each a hash `sy:s:{<id>}` that expires after the idle TTL.
 ///
@@ -220,6 +250,9 @@ fn encode(rec: &SessionRecord) -> Vec<(String, String)> {
     for uri in &rec.subscriptions {
         fields.push((format!("{SUB_PREFIX}{uri}"), "1".to_owned()));
     }
+    for (name, up) in &rec.upstreams {
+        fields.push((format!("{UP_PREFIX}{name}"), up.encode()));
+    }
     fields
 }
 
@@ -228,6 +261,18 @@ fn decode(id: &str, mut h: HashMap<String, String>) -> Result<SessionRecord, Sta
     let corrupt = |what: &str| StateError::corrupt(format!("session {id}: {what}"));
     let log_level = h.remove("log_level");
     let get_stream = h.remove("get_stream");
+    let up_fields: Vec<String> = h
+        .keys()
+        .filter(|k| k.starts_with(UP_PREFIX))
+        .cloned()
+        .collect();
+    let mut upstreams = std::collections::BTreeMap::new();
+    for field in up_fields {
+        let value = h.remove(&field).unwrap_or_default();
+        let up =
+            UpstreamSession::decode(&value).map_err(|e| corrupt(&format!("field {field}: {e}")))?;
+        upstreams.insert(field[UP_PREFIX.len()..].to_owned(), up);
+    }
     let mut take = |f: &str| h.remove(f).ok_or_else(|| corrupt(&format!("no field {f}")));
     let json = |f: &str, v: String| {
         serde_json::from_str(&v).map_err(|e| corrupt(&format!("field {f}: {e}")))
@@ -256,6 +301,7 @@ fn decode(id: &str, mut h: HashMap<String, String>) -> Result<SessionRecord, Sta
             .parse()
             .map_err(|_| corrupt("created_at_ms is not a number"))?,
         get_stream,
+        upstreams,
     };
     Ok(SessionRecord {
         subscriptions: h
@@ -401,6 +447,48 @@ impl SessionStore for RedisSessionStore {
             .await?;
         Ok(removed > 0)
     }
+
+    async fn swap_upstream(
+        &self,
+        id: &str,
+        upstream: &str,
+        expected: Option<&UpstreamSession>,
+        new: Option<&UpstreamSession>,
+    ) -> Result<UpstreamSwap, StateError> {
+        let key = keys::session(id);
+        let field = format!("{UP_PREFIX}{upstream}");
+        let expected = expected.map(UpstreamSession::encode).unwrap_or_default();
+        let new = new.map(UpstreamSession::encode).unwrap_or_default();
+        let ttl = self.core.ttl_ms();
+        let answer: redis::Value = self
+            .core
+            .run("swap an upstream session", |mut c| async move {
+                SWAP_UPSTREAM
+                    .key(key)
+                    .arg(ttl)
+                    .arg(field)
+                    .arg(expected)
+                    .arg(new)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        self.forget(id);
+        let corrupt = |what: &str| StateError::corrupt(format!("session {id}: {what}"));
+        match answer {
+            redis::Value::Int(-1) => Ok(UpstreamSwap::NoSession),
+            redis::Value::Int(1) => Ok(UpstreamSwap::Swapped),
+            redis::Value::Array(items) => match items.get(1) {
+                Some(redis::Value::BulkString(b)) => {
+                    let up = UpstreamSession::decode(&String::from_utf8_lossy(b))
+                        .map_err(|e| corrupt(&format!("upstream {upstream}: {e}")))?;
+                    Ok(UpstreamSwap::Current(Some(up)))
+                }
+                _ => Ok(UpstreamSwap::Current(None)),
+            },
+            other => Err(corrupt(&format!("unexpected swap answer {other:?}"))),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -469,6 +557,13 @@ mod tests {
             subscriptions: BTreeSet::from(["file:///a".into(), "sub:odd".into()]),
             created_at_ms: 42,
             get_stream: Some("g-1".into()),
+            upstreams: std::collections::BTreeMap::from([(
+                "rails".to_owned(),
+                UpstreamSession {
+                    session_id: Some("abc".into()),
+                    protocol_version: "2025-06-18".into(),
+                },
+            )]),
         };
         let h: HashMap<String, String> = encode(&rec).into_iter().collect();
         assert_eq!(decode("s1", h), Ok(rec));

@@ -38,7 +38,8 @@
 //!
 //! # Layout
 //!
-//! - [`session_store`]: the [`SessionStore`] clauses, including the idle TTL.
+//! - [`session_store`]: the [`SessionStore`] clauses, including the idle TTL and the
+//!   upstream sessions' compare-and-set (`upstream.rs`).
 //! - [`event_log`]: the [`EventLog`] clauses, including trimming.
 //! - [`bus`]: the [`Bus`] clauses, including gaps on lag.
 
@@ -47,6 +48,7 @@ mod log;
 mod log_once;
 mod session;
 mod support;
+mod upstream;
 
 pub use bus::bus;
 pub use log::event_log;

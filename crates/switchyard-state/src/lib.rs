@@ -25,7 +25,9 @@ pub mod contract;
 
 pub use bus::{Bus, Delivery, Subscription};
 pub use log::{Attachment, EventLog, Owned, Replay, ReplayError};
-pub use session::{SessionPatch, SessionRecord, SessionStore, Transport};
+pub use session::{
+    SessionPatch, SessionRecord, SessionStore, Transport, UpstreamSession, UpstreamSwap,
+};
 
 /// A failure of the state layer. Every variant says whether a retry can help, and keeps the
 /// error that caused it, when there is one ([`std::error::Error::source`]).

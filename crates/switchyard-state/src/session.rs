@@ -1,6 +1,6 @@
 //! Sessions: what a node must know about a client of a session era (2024-11-05 … 2025-11-25) to serve any of its requests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -49,6 +49,49 @@ pub struct SessionRecord {
     /// connection follows it is the event log's business ([`crate::EventLog::attach`]).
     #[serde(default)]
     pub get_stream: Option<String>,
+    /// The sessions the gateway holds with upstream MCP servers on this client's behalf, by
+    /// upstream name (`switchyard-upstream`). Created lazily by whichever node forwards to
+    /// that upstream first ([`SessionStore::swap_upstream`] decides a race), deleted with the
+    /// record.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamSession>,
+}
+
+/// What the gateway must remember about its session with one upstream, for one client
+/// session, so that any node forwards with the right `Mcp-Session-Id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamSession {
+    /// The upstream's `Mcp-Session-Id`; `None` for an upstream that gave none (a
+    /// session-less Streamable HTTP server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The protocol version the upstream negotiated (sent as `MCP-Protocol-Version`).
+    pub protocol_version: String,
+}
+
+impl UpstreamSession {
+    /// The stored form: compact JSON with a fixed field order, so that two encodings of one
+    /// value are byte-equal (stores compare them in [`SessionStore::swap_upstream`]).
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the stored form.
+    pub fn decode(s: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+}
+
+/// The outcome of [`SessionStore::swap_upstream`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamSwap {
+    /// The stored value was the expected one and is now the new one.
+    Swapped,
+    /// The stored value was another: nothing was written; here is what is stored (`None`:
+    /// no upstream session).
+    Current(Option<UpstreamSession>),
+    /// The client session does not exist.
+    NoSession,
 }
 
 impl SessionRecord {
@@ -139,4 +182,17 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn update(&self, id: &str, patch: SessionPatch) -> Result<bool, StateError>;
     /// Deletes a session; `true` if it existed.
     async fn delete(&self, id: &str) -> Result<bool, StateError>;
+    /// Compare-and-set of the session's upstream session named `upstream`: when what is
+    /// stored equals `expected` (`None`: nothing stored), stores `new` (`None`: removes it)
+    /// and answers [`UpstreamSwap::Swapped`]; otherwise writes nothing and answers what is
+    /// stored. Atomic with respect to every other write of the session, on any node: of two
+    /// nodes racing to create the same upstream session from `None`, exactly one swaps.
+    /// Refreshes the idle TTL like a patch; the next `get` on any node sees the change.
+    async fn swap_upstream(
+        &self,
+        id: &str,
+        upstream: &str,
+        expected: Option<&UpstreamSession>,
+        new: Option<&UpstreamSession>,
+    ) -> Result<UpstreamSwap, StateError>;
 }

@@ -14,7 +14,7 @@ use switchyard_protocol::event_id::{EventId, StreamId};
 use switchyard_state::memory::{MemoryBus, MemoryEventLog, MemorySessionStore};
 use switchyard_state::{
     Attachment, Bus, Delivery, EventLog, Owned, Replay, ReplayError, SessionPatch, SessionRecord,
-    SessionStore, StateError, Subscription, contract,
+    SessionStore, StateError, Subscription, UpstreamSession, UpstreamSwap, contract,
 };
 
 /// Runs a suite that must fail, and checks that its panic message contains `clause`.
@@ -240,6 +240,15 @@ impl SessionStore for UndeletableStore {
     }
     async fn delete(&self, id: &str) -> Result<bool, StateError> {
         Ok(self.0.get(id).await?.is_some())
+    }
+    async fn swap_upstream(
+        &self,
+        id: &str,
+        upstream: &str,
+        expected: Option<&UpstreamSession>,
+        new: Option<&UpstreamSession>,
+    ) -> Result<UpstreamSwap, StateError> {
+        self.0.swap_upstream(id, upstream, expected, new).await
     }
 }
 

@@ -35,6 +35,12 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Shared state in Redis (several nodes behind one balancer).
     pub redis: RedisConfig,
+    /// Upstream MCP servers served through this node (`[[upstreams]]`, and the repeatable
+    /// `--upstream NAME=URL` flag, which adds to them). With none (the default), `backend`
+    /// is served alone.
+    pub upstreams: Vec<switchyard_upstream::UpstreamConfig>,
+    /// How upstreams are served together (`[gateway]`).
+    pub gateway: switchyard_upstream::GatewayConfig,
     /// Timeouts, sizes and counts that protect the node ([`LimitsConfig`]).
     pub limits: LimitsConfig,
     /// Who may use the node ([`crate::auth::AuthConfig`]).
@@ -358,6 +364,8 @@ impl Default for Config {
             auth: crate::auth::AuthConfig::default(),
             shutdown: ShutdownConfig::default(),
             health: HealthConfig::default(),
+            upstreams: Vec::new(),
+            gateway: switchyard_upstream::GatewayConfig::default(),
         }
     }
 }
@@ -437,6 +445,8 @@ pub struct Overrides {
     pub demo_db: Option<PathBuf>,
     /// `--redis-url`.
     pub redis_url: Option<String>,
+    /// `--upstream NAME=URL`, repeatable: added to `[[upstreams]]`.
+    pub upstreams: Vec<String>,
 }
 
 impl Config {
@@ -474,7 +484,12 @@ impl Config {
         if let Some(p) = &overrides.demo_db {
             builder = builder.set_override("demo.db_path", p.to_string_lossy().as_ref())?;
         }
-        let cfg: Config = builder.build()?.try_deserialize()?;
+        let mut cfg: Config = builder.build()?.try_deserialize()?;
+        for flag in &overrides.upstreams {
+            let u = switchyard_upstream::UpstreamConfig::from_flag(flag)
+                .map_err(ConfigError::Invalid)?;
+            cfg.upstreams.push(u);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -527,6 +542,30 @@ impl Config {
         let mut notes = vec![hosts, key.to_owned()];
         if let Some(warning) = self.open_to_everyone() {
             notes.push(warning);
+        }
+        if !self.upstreams.is_empty() {
+            let names: Vec<String> = self
+                .upstreams
+                .iter()
+                .map(|u| format!("{} ({})", u.name, u.kind.as_str()))
+                .collect();
+            let members = self.upstreams.len() + self.gateway.builtins.len();
+            notes.push(if members == 1 {
+                format!(
+                    "upstream {} is served directly, its names unchanged (backend {:?} is not served)",
+                    names.join(", "),
+                    self.backend
+                )
+            } else {
+                format!(
+                    "upstreams {} and built-ins {:?} are federated as <prefix>{}<name> \
+                     (backend {:?} is not served)",
+                    names.join(", "),
+                    self.gateway.builtins,
+                    self.gateway.separator,
+                    self.backend
+                )
+            });
         }
         notes
     }
@@ -594,6 +633,8 @@ impl Config {
         }
         self.limits.validate().map_err(ConfigError::Invalid)?;
         self.auth.validate().map_err(ConfigError::Invalid)?;
+        switchyard_upstream::config::validate(&self.upstreams, &self.gateway)
+            .map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }
@@ -611,6 +652,7 @@ mod tests {
                 backend: Some("everything".into()),
                 demo_db: None,
                 redis_url: None,
+                upstreams: vec!["rails=http://127.0.0.1:3000/mcp".into()],
             },
         )
         .expect("load");
@@ -618,6 +660,15 @@ mod tests {
         assert_eq!(cfg.backend, "everything");
         assert_eq!(cfg.http.max_body_bytes, 4 * 1024 * 1024);
         assert_eq!(cfg.redis.session_cache, 10_000);
+        assert_eq!(cfg.upstreams.len(), 1);
+        assert_eq!(cfg.upstreams[0].name, "rails");
+        assert!(
+            cfg.notes()
+                .iter()
+                .any(|n| n.contains("upstream rails (auto) is served directly")),
+            "{:?}",
+            cfg.notes()
+        );
     }
 
     #[test]

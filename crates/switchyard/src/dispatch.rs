@@ -245,5 +245,6 @@ pub fn new_record(
         subscriptions: Default::default(),
         created_at_ms: switchyard_state::now_ms(),
         get_stream: None,
+        upstreams: Default::default(),
     }
 }

@@ -173,6 +173,11 @@ pub fn view(session: &SessionRecord) -> SessionView {
         protocol_version: session.protocol_version.clone(),
         client_capabilities: session.client_capabilities.clone(),
         client_info: session.client_info.clone(),
+        upstreams: session
+            .upstreams
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), serde_json::to_value(v).ok()?)))
+            .collect(),
     }
 }
 

@@ -41,6 +41,10 @@ enum Command {
         /// several nodes can serve the same sessions.
         #[arg(long)]
         redis_url: Option<String>,
+        /// An upstream MCP server to serve, NAME=URL (e.g. rails=http://127.0.0.1:3000/mcp);
+        /// repeatable. Added to the `[[upstreams]]` of the configuration file.
+        #[arg(long = "upstream", value_name = "NAME=URL")]
+        upstreams: Vec<String>,
     },
     /// Probes a node: GETs URL (e.g. http://127.0.0.1:8080/readyz) and exits 0 when it
     /// answers 2xx, 1 otherwise (refused, timed out, any other status). For container
@@ -106,12 +110,14 @@ fn main() -> anyhow::Result<()> {
             backend,
             demo_db,
             redis_url,
+            upstreams,
         } => {
             let overrides = Overrides {
                 bind,
                 backend,
                 demo_db,
                 redis_url,
+                upstreams,
             };
             let cfg = Config::load(config.as_deref(), &overrides)?;
             actix_web::rt::System::new().block_on(run(cfg))

@@ -137,6 +137,34 @@ pub enum BuildError {
     /// The authenticator could not be built (e.g. an unreadable `auth.api_keys_file`).
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    /// An upstream cannot be served.
+    #[error(transparent)]
+    Upstream(#[from] switchyard_upstream::StartError),
+}
+
+/// The backend the configuration names: `backend` alone, or with `[[upstreams]]` the
+/// gateway over them and the `gateway.builtins`.
+async fn configured_backend(
+    config: &Config,
+    sessions: Arc<dyn SessionStore>,
+) -> Result<Arc<dyn Backend>, BuildError> {
+    if config.upstreams.is_empty() {
+        return Ok(switchyard_backend::builtin(
+            &config.backend,
+            &config.demo.db_path,
+        )?);
+    }
+    let mut builtins = Vec::new();
+    for name in &config.gateway.builtins {
+        builtins.push((
+            name.clone(),
+            switchyard_backend::builtin(name, &config.demo.db_path)?,
+        ));
+    }
+    Ok(
+        switchyard_upstream::gateway(&config.upstreams, &config.gateway, builtins, sessions)
+            .await?,
+    )
 }
 
 impl Node {
@@ -144,7 +172,12 @@ impl Node {
     /// embedded in-memory state.
     pub async fn build(config: Config) -> Result<Arc<Node>, BuildError> {
         if config.redis.url.is_empty() {
-            return Node::embedded(config);
+            if config.upstreams.is_empty() {
+                return Node::embedded(config);
+            }
+            let (sessions, log, bus) = memory_state(&config);
+            let backend = configured_backend(&config, sessions.clone()).await?;
+            return Node::on_memory(config, backend, sessions, log, bus);
         }
         let options = switchyard_redis::RedisOptions {
             idle_ttl: Duration::from_secs(config.session.idle_ttl_secs),
@@ -180,12 +213,13 @@ impl Node {
         } else {
             None
         };
-        let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
+        let sessions: Arc<dyn SessionStore> = Arc::new(state.sessions().clone());
+        let backend = configured_backend(&config, sessions.clone()).await?;
         let config_auth = config.auth.clone();
         let mut node = Node::new(
             config,
             backend,
-            Arc::new(state.sessions().clone()),
+            sessions,
             Arc::new(state.log().clone()),
             Arc::new(state.bus().clone()),
         );
@@ -245,15 +279,19 @@ impl Node {
     /// A node with the embedded in-memory state and the configured built-in backend.
     pub fn embedded(config: Config) -> Result<Arc<Node>, BuildError> {
         let backend = switchyard_backend::builtin(&config.backend, &config.demo.db_path)?;
-        let ttl = Duration::from_secs(config.session.idle_ttl_secs);
-        let sessions = Arc::new(MemorySessionStore::new(ttl));
-        // The log forgets a session idle as long as the store does: nothing else tells it
-        // that a session expired without a DELETE.
-        let log = Arc::new(MemoryEventLog::with_idle_ttl(
-            config.session.event_log_max_len,
-            ttl,
-        ));
-        let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
+        let (sessions, log, bus) = memory_state(&config);
+        Node::on_memory(config, backend, sessions, log, bus)
+    }
+
+    /// A node on the in-memory state `memory_state` made: it keeps the session store to
+    /// count what a stop loses.
+    fn on_memory(
+        config: Config,
+        backend: Arc<dyn Backend>,
+        sessions: Arc<MemorySessionStore>,
+        log: Arc<dyn EventLog>,
+        bus: Arc<dyn Bus>,
+    ) -> Result<Arc<Node>, BuildError> {
         let auth = Arc::new(crate::auth::Auth::from_config(&config.auth)?);
         let mut node = Node::new(config, backend, sessions.clone(), log, bus);
         if let Some(n) = Arc::get_mut(&mut node) {
@@ -449,6 +487,20 @@ impl Node {
         };
         self.bus.publish(&session.channel(), env.to_bytes()).await
     }
+}
+
+/// The embedded in-memory state.
+fn memory_state(config: &Config) -> (Arc<MemorySessionStore>, Arc<dyn EventLog>, Arc<dyn Bus>) {
+    let ttl = Duration::from_secs(config.session.idle_ttl_secs);
+    let sessions = Arc::new(MemorySessionStore::new(ttl));
+    // The log forgets a session idle as long as the store does: nothing else tells it that
+    // a session expired without a DELETE.
+    let log = Arc::new(MemoryEventLog::with_idle_ttl(
+        config.session.event_log_max_len,
+        ttl,
+    ));
+    let bus = Arc::new(MemoryBus::new(BUS_CAPACITY));
+    (sessions, log, bus)
 }
 
 /// Logs `notice` as a broadcast, then publishes it on [`BROADCAST`] with its number; a

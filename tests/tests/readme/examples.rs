@@ -31,6 +31,28 @@ const ERRORS: &[&str] = &["\"error\"", "curl: (", "command not found"];
 
 pub(crate) static EXAMPLES: &[Example] = &[
     Example {
+        starts: "cat >> switchyard.toml <<'EOF'",
+        how: How::NotRun(
+            "fetches @modelcontextprotocol/server-everything from npm on first use; a stdio \
+             upstream is run by tests/tests/gateway/stdio.rs with a fixture of its own",
+        ),
+    },
+    Example {
+        starts: "switchyard serve --upstream rails=http://127.0.0.1:3000/mcp",
+        how: How::NotRun(
+            "needs the reader's Rails app on port 3000; the same setup (a plain JSON-RPC \
+             endpoint behind three nodes on Redis) is run by tests/tests/gateway/plain.rs",
+        ),
+    },
+    Example {
+        starts: "cat > switchyard.toml <<'EOF'",
+        how: How::NotRun(
+            "needs the reader's servers on ports 3000 and 3001; federation, credentials from \
+             the environment and timeouts are run by tests/tests/gateway (federation.rs, \
+             plain.rs)",
+        ),
+    },
+    Example {
         starts: "cargo run -p switchyard -- serve",
         how: How::NotRun(
             "the set-up pair: `cargo run -p switchyard -- serve` is the node the `Use it` \

@@ -58,6 +58,7 @@ impl Harness {
                 protocol_version: "2025-11-25".into(),
                 client_capabilities: json!({ "sampling": {}, "elicitation": {}, "roots": {} }),
                 client_info: json!({ "name": "test-client", "version": "1.0.0" }),
+                upstreams: Default::default(),
             },
             stream: None,
         }

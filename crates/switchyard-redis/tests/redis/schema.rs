@@ -28,6 +28,7 @@ pub(crate) fn record(id: &str) -> SessionRecord {
         subscriptions: BTreeSet::new(),
         created_at_ms: 1,
         get_stream: None,
+        upstreams: Default::default(),
     }
 }
 

@@ -33,6 +33,8 @@ where
     update_is_atomic(&a, &b).await;
     get_stream_slot(&a, &b).await;
     delete_is_final(&a, &b).await;
+    super::upstream::swap_upstream_is_compare_and_set(&a, &b, full_record(&unique("s"))).await;
+    super::upstream::racing_creates_make_one(&a, &b, new_record(&unique("s"))).await;
     drop((a, b));
 
     let (a, b) = within("make(300ms)", make(TTL)).await;
@@ -54,6 +56,7 @@ fn full_record(id: &str) -> SessionRecord {
         subscriptions: BTreeSet::from(["file:///a".to_owned(), "file:///b c".to_owned()]),
         created_at_ms: now_ms(),
         get_stream: Some("g-1".to_owned()),
+        upstreams: Default::default(),
     }
 }
 
@@ -71,6 +74,7 @@ fn new_record(id: &str) -> SessionRecord {
         subscriptions: BTreeSet::new(),
         created_at_ms: now_ms(),
         get_stream: None,
+        upstreams: Default::default(),
     }
 }
 

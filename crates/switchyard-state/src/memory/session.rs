@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::FOREVER;
 use super::shards::Sharded;
-use crate::{SessionPatch, SessionRecord, SessionStore, StateError};
+use crate::{SessionPatch, SessionRecord, SessionStore, StateError, UpstreamSession, UpstreamSwap};
 
 /// The shortest interval between two sweeps of one shard, whatever the TTL.
 const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(10);
@@ -179,5 +179,40 @@ impl SessionStore for MemorySessionStore {
         let now = Instant::now();
         let removed = self.inner.shards.lock(id).records.remove(id);
         Ok(removed.is_some_and(|e| e.expires > now))
+    }
+
+    async fn swap_upstream(
+        &self,
+        id: &str,
+        upstream: &str,
+        expected: Option<&UpstreamSession>,
+        new: Option<&UpstreamSession>,
+    ) -> Result<UpstreamSwap, StateError> {
+        let now = Instant::now();
+        let mut shard = self.inner.shards.lock(id);
+        match shard.records.get_mut(id) {
+            Some(e) if e.expires > now => {
+                e.expires = now + self.inner.ttl;
+                let current = e.record.upstreams.get(upstream);
+                if current != expected {
+                    return Ok(UpstreamSwap::Current(current.cloned()));
+                }
+                let rec = Arc::make_mut(&mut e.record);
+                match new {
+                    Some(n) => {
+                        rec.upstreams.insert(upstream.to_owned(), n.clone());
+                    }
+                    None => {
+                        rec.upstreams.remove(upstream);
+                    }
+                }
+                Ok(UpstreamSwap::Swapped)
+            }
+            Some(_) => {
+                shard.records.remove(id);
+                Ok(UpstreamSwap::NoSession)
+            }
+            None => Ok(UpstreamSwap::NoSession),
+        }
     }
 }

@@ -27,6 +27,7 @@ fn record(id: &str) -> SessionRecord {
         subscriptions: BTreeSet::new(),
         created_at_ms: 0,
         get_stream: None,
+        upstreams: Default::default(),
     }
 }
 

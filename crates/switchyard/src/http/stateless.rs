@@ -306,6 +306,7 @@ async fn exchange(
         protocol_version: stateless::VERSION.into(),
         client_capabilities: meta.client_capabilities,
         client_info: meta.client_info.unwrap_or_else(|| json!({})),
+        upstreams: Default::default(),
     };
     let changes = node.changes.clone();
     let ctx_peer = peer.clone();

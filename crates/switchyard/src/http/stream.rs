@@ -136,6 +136,11 @@ pub async fn delete(req: HttpRequest, node: NodeData) -> Result<HttpResponse, Ht
 
 /// Deletes a session and tells every node to close its streams.
 pub async fn end_session(node: &Node, session: &SessionRecord) -> Result<(), HttpError> {
+    if !session.upstreams.is_empty() {
+        node.backend
+            .session_closed(&crate::exchange::view(session))
+            .await;
+    }
     node.sessions.delete(&session.id).await?;
     node.bus
         .publish(&session.channel(), Envelope::Close.to_bytes())
