@@ -21,6 +21,7 @@
 //! - `faults`: what a fault-injecting test does to a [`Cluster`]: a node stopped and started
 //!   again on its own port, Redis pub/sub connections killed, keys deleted.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
+//! - `prometheus`: [`Prometheus`], Debian's `prometheus` scraping nodes, queried with PromQL.
 //! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
 //!   judgement.
 
@@ -33,6 +34,7 @@ mod markers;
 mod nginx;
 mod node;
 mod paths;
+mod prometheus;
 mod proxy;
 mod redis;
 mod resp;
@@ -47,6 +49,7 @@ pub use node::{Node, NodeBuilder};
 pub use paths::{
     conformance_dir, interop_dir, node_bin_dir, path_with_node, switchyard_bin, workspace_root,
 };
+pub use prometheus::Prometheus;
 pub use proxy::CutProxy;
 pub use redis::RedisServer;
 pub use resp::Reply;

@@ -135,6 +135,7 @@ struct Shared {
     lanes: AtomicUsize,
     max: usize,
     timeout: Duration,
+    observer: crate::options::Observer,
 }
 
 /// The command connections of one handle on a [`crate::RedisState`]: its own lanes, on the
@@ -194,6 +195,7 @@ impl Connections {
             lanes: AtomicUsize::new(0),
             max,
             timeout: options.timeout,
+            observer: options.observer.clone(),
         });
         Ok(Self::with_lanes(shared, options.connections.max(1)))
     }
@@ -228,7 +230,23 @@ impl Connections {
 
     /// Runs `op` on a lane's connection, bounded by the operation timeout. `what` names the
     /// operation in error messages.
-    pub(crate) async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StateError>
+    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        if !self.shared.observer.is_set() {
+            return self.run_unobserved(what, op).await;
+        }
+        let started = std::time::Instant::now();
+        let result = self.run_unobserved(what, op).await;
+        self.shared
+            .observer
+            .observe(what, started.elapsed(), result.as_ref().err());
+        result
+    }
+
+    async fn run_unobserved<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,

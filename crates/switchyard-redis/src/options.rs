@@ -1,6 +1,7 @@
 //! What [`crate::RedisState::connect`] takes: the URL forms, the tuning knobs, and the
 //! errors of connecting.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::IntoConnectionInfo;
@@ -47,6 +48,54 @@ pub struct RedisOptions {
     /// Decoded session records a node keeps, each checked against the stored version on
     /// every read (see [`crate::RedisSessionStore`]); 0 turns the cache off.
     pub session_cache: usize,
+    /// Told of every command operation (for metrics); none by default.
+    pub observer: Observer,
+}
+
+/// What an [`Observer`] calls: the operation's fixed name (`"read a session"`, `"publish"`…),
+/// how long it took (waiting for a connection included), and its error if it failed.
+pub type ObserveFn = dyn Fn(&'static str, Duration, Option<&StateError>) + Send + Sync;
+
+/// A hook called after every command operation (one command, pipeline or script), e.g. to
+/// record its duration. The names are a fixed set, fit for metric labels. Two observers
+/// are equal when they are the same hook.
+#[derive(Clone, Default)]
+pub struct Observer(Option<Arc<ObserveFn>>);
+
+impl Observer {
+    /// An observer calling `f`.
+    pub fn new(f: impl Fn(&'static str, Duration, Option<&StateError>) + Send + Sync + 'static) -> Self {
+        Observer(Some(Arc::new(f)))
+    }
+
+    /// Whether there is a hook to call.
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub(crate) fn observe(&self, what: &'static str, took: Duration, error: Option<&StateError>) {
+        if let Some(f) = &self.0 {
+            f(what, took, error);
+        }
+    }
+}
+
+impl PartialEq for Observer {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Observer {}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() { "Observer(set)" } else { "Observer(none)" })
+    }
 }
 
 impl Default for RedisOptions {
@@ -63,6 +112,7 @@ impl Default for RedisOptions {
             heartbeat: Duration::from_secs(1),
             broadcast_log_max_len: 10_000,
             session_cache: 10_000,
+            observer: Observer::default(),
         }
     }
 }

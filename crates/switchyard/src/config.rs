@@ -30,6 +30,58 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Shared state in Redis (several nodes behind one balancer).
     pub redis: RedisConfig,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: MetricsConfig,
+    /// Log lines.
+    pub log: LogConfig,
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Record metrics and serve them at `GET /metrics` (OpenMetrics text). Default `true`;
+    /// `false` records nothing and `/metrics` answers 404.
+    pub enabled: bool,
+    /// Serve `/metrics` on this address only (e.g. `0.0.0.0:9464`, so it is not public
+    /// beside `/mcp`); the main listener then answers 404 there. Empty (the default): on the
+    /// main listener.
+    pub bind: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: String::new(),
+        }
+    }
+}
+
+/// How log lines are written (to stderr; levels from `RUST_LOG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (coloured at a terminal).
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Log lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (the default) or `json` (`SWITCHYARD__LOG__FORMAT`).
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+        }
+    }
 }
 
 /// Shared state in Redis. With no URL (the default) the node keeps its state in memory:
@@ -218,6 +270,8 @@ impl Default for Config {
             stateless: StatelessConfig::default(),
             admin: AdminConfig::default(),
             redis: RedisConfig::default(),
+            metrics: MetricsConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -422,6 +476,11 @@ impl Config {
         }
         if self.bind.parse::<std::net::SocketAddr>().is_err() {
             return bad("bind must be an address such as 127.0.0.1:8080");
+        }
+        if !self.metrics.bind.is_empty()
+            && self.metrics.bind.parse::<std::net::SocketAddr>().is_err()
+        {
+            return bad("metrics.bind must be empty or an address such as 0.0.0.0:9464");
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! - [`exchange`]: one request's life: backend output, client answers, cancellation.
 //! - [`mrtr`]: multi round-trip requests (2026-07-28): the stateless peer, `requestState`.
 //! - [`http`]: routes, header rules, SSE bodies, the error → status mapping.
+//! - [`telemetry`]: Prometheus metrics and the log format.
 
 pub mod config;
 pub mod dispatch;
@@ -18,6 +19,7 @@ pub mod exchange;
 pub mod http;
 pub mod mrtr;
 pub mod node;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -68,6 +70,9 @@ pub async fn serve(
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown.await;
+        if let Some(m) = telemetry::metrics() {
+            m.set_draining(true);
+        }
         // No new connections; the requests still running finish (their tasks are on the
         // workers, which stop below) within the shutdown timeout.
         handle.pause().await;

@@ -1,12 +1,13 @@
 //! The `switchyard` command.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchyard::config::{Config, Overrides};
+use switchyard::config::{Config, LogFormat, Overrides};
+use switchyard::telemetry;
 
 /// jemalloc rather than glibc malloc: measurably faster on the request path (the allocator
 /// was ~15% of the node's CPU under load), at about the same memory per idle stream.
@@ -60,20 +61,11 @@ enum ConfigCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Colours only for a person at a terminal: logs piped to a file or a collector stay
-    // plain text. `NO_COLOR` (any value) turns them off there too.
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     match Cli::parse().command {
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
+            telemetry::logs::init(LogFormat::Text);
             let cfg = Config::load(config.as_deref(), &Overrides::default())?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", serde_json::to_string_pretty(&cfg)?)?;
@@ -98,6 +90,9 @@ fn main() -> anyhow::Result<()> {
                 redis_url,
             };
             let cfg = Config::load(config.as_deref(), &overrides)?;
+            // Logs start once the configuration says their format (a configuration that
+            // cannot load is reported on stderr by `main`'s error).
+            telemetry::logs::init(cfg.log.format);
             actix_web::rt::System::new().block_on(run(cfg))
         }
     }
@@ -106,11 +101,32 @@ fn main() -> anyhow::Result<()> {
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&cfg.bind).with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = if cfg.metrics.enabled {
+        telemetry::metrics::install();
+        match cfg.metrics.bind.as_str() {
+            "" => None,
+            bind => Some(
+                TcpListener::bind(bind).with_context(|| format!("binding metrics.bind {bind}"))?,
+            ),
+        }
+    } else {
+        None
+    };
     let node = switchyard::Node::build(cfg).await?;
     tracing::info!(%addr, backend = %node.config.backend, "switchyard node starting");
     for note in node.config.notes() {
         tracing::info!("{note}");
     }
+    let metrics_server = match metrics_listener {
+        Some(l) => {
+            tracing::info!(addr = %l.local_addr()?, "metrics served on their own listener");
+            let server = telemetry::metrics::serve_own(l)?;
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+        None => None,
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
@@ -126,5 +142,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         }
     };
     switchyard::serve(listener, node, shutdown).await?;
+    if let Some(handle) = metrics_server {
+        handle.stop(false).await;
+    }
     Ok(())
 }

@@ -140,6 +140,7 @@ impl Node {
             session_cache: config.redis.session_cache,
             connections: config.redis.connections,
             max_connections: config.redis.pool_size(config.http.worker_count()),
+            observer: crate::telemetry::metrics::redis_observer(),
             ..switchyard_redis::RedisOptions::default()
         };
         let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;
@@ -356,7 +357,15 @@ impl Node {
             id: id.clone(),
             data: data.clone(),
         };
-        self.bus.publish(&session.channel(), env.to_bytes()).await?;
+        let payload = match crate::telemetry::metrics() {
+            Some(m) => {
+                m.appended(1);
+                let sent_us = Some(crate::telemetry::metrics::unix_micros());
+                env.to_bytes_stamped(switchyard_protocol::envelope::Stamp { sent_us })
+            }
+            None => env.to_bytes(),
+        };
+        self.bus.publish(&session.channel(), payload).await?;
         Ok((id, data))
     }
 

@@ -73,6 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/healthz").route(web::get().to(|| async { "ok" })))
     .service(web::resource("/readyz").route(web::get().to(readyz)))
+    .service(web::resource("/metrics").route(web::get().to(crate::telemetry::metrics::endpoint)))
     .configure(admin::routes);
 }
 

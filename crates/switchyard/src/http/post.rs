@@ -119,6 +119,7 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
         )
         .with_id(Some(r.id)));
     }
+    let op = crate::telemetry::metrics::Operation::start(&r.method, "");
     let json = |m: Message| {
         HttpResponse::Ok()
             .content_type("application/json")
@@ -126,11 +127,22 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
     };
     let (version, result) = match dispatch::initialize_result(node, &r) {
         Ok(ok) => ok,
-        Err(e) => return Ok(json(Message::Response(Response::error(Some(r.id), e)))),
+        Err(e) => {
+            if let Some(op) = op {
+                op.finish(crate::telemetry::metrics::code_label(e.code));
+            }
+            return Ok(json(Message::Response(Response::error(Some(r.id), e))));
+        }
     };
     let id = Node::new_session_id();
     let record = dispatch::new_record(id.clone(), Transport::StreamableHttp, version, &r);
     node.sessions.create(record).await?;
+    if let Some(m) = crate::telemetry::metrics() {
+        m.session_opened(crate::telemetry::metrics::STREAMABLE_HTTP);
+    }
+    if let Some(op) = op {
+        op.finish_as(version.as_str(), "");
+    }
     let mut resp = json(Message::Response(Response::result(r.id, result)));
     resp.headers_mut().insert(
         actix_web::http::header::HeaderName::from_static("mcp-session-id"),
@@ -227,6 +239,9 @@ impl Writer {
     /// another node ends the stream with an error instead of waiting forever. The lease also
     /// gives the epoch of the priming event (2025-11-25), sent first.
     async fn run(self, mut next: Option<Out>, mut rx: mpsc::Receiver<Out>, http: Sender) {
+        let _open = crate::telemetry::metrics::OpenStream::new(
+            crate::telemetry::metrics::StreamKind::Post,
+        );
         let mut http = Some(http);
         let lease = Duration::from_millis(self.node.config.session.producer_lease_ms);
         if let Some(epoch) = self.renew(lease).await

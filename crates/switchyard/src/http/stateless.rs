@@ -276,10 +276,12 @@ async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
 /// output filtered by the request's log level, and the result completed for the wire.
 async fn exchange(node: Arc<Node>, mut r: Request, meta: RequestMeta, out: mpsc::Sender<Message>) {
     let id = r.id.clone();
+    let mut op = crate::exchange::Timed::new(&r.method, stateless::VERSION);
     let name = stateless::expected_name(&r).flatten().map(str::to_owned);
     let answers = match take_answers(&node, &mut r, name.as_deref()) {
         Ok(a) => a,
         Err(e) => {
+            op.saw_outcome(&Err(e.clone()));
             let _ = out
                 .send(Message::Response(Response::error(Some(id), e)))
                 .await;
@@ -314,6 +316,7 @@ async fn exchange(node: Arc<Node>, mut r: Request, meta: RequestMeta, out: mpsc:
                     }
                 }
                 Some(Message::Response(mut resp)) => {
+                    op.saw_outcome(&resp.outcome);
                     if let Ok(result) = &mut resp.outcome {
                         complete(&node, &method, result);
                     }
