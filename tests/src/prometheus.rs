@@ -50,7 +50,10 @@ impl Prometheus {
         let bin = prometheus_bin();
         let child = Command::new(&bin)
             .arg(format!("--config.file={}", conf_path.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdin(Stdio::null())

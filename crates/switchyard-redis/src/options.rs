@@ -64,7 +64,9 @@ pub struct Observer(Option<Arc<ObserveFn>>);
 
 impl Observer {
     /// An observer calling `f`.
-    pub fn new(f: impl Fn(&'static str, Duration, Option<&StateError>) + Send + Sync + 'static) -> Self {
+    pub fn new(
+        f: impl Fn(&'static str, Duration, Option<&StateError>) + Send + Sync + 'static,
+    ) -> Self {
         Observer(Some(Arc::new(f)))
     }
 
@@ -94,7 +96,11 @@ impl Eq for Observer {}
 
 impl std::fmt::Debug for Observer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.is_set() { "Observer(set)" } else { "Observer(none)" })
+        f.write_str(if self.is_set() {
+            "Observer(set)"
+        } else {
+            "Observer(none)"
+        })
     }
 }
 

@@ -32,10 +32,8 @@ pub async fn dispatch(
 ) -> Result<Option<Work>, StateError> {
     match message {
         Message::Request(req) => {
-            let op = crate::telemetry::metrics::Operation::start(
-                &req.method,
-                &session.protocol_version,
-            );
+            let op =
+                crate::telemetry::metrics::Operation::start(&req.method, &session.protocol_version);
             if let Some(answer) = session_method(node, session, &req).await? {
                 if let Some(op) = op {
                     op.finish(crate::telemetry::metrics::error_type(&answer));

@@ -10,20 +10,32 @@ use crate::support::{client, scrape};
 async fn metrics_are_openmetrics_text_on_the_main_listener() {
     let node = Node::start("demo");
     let http = client();
+    // An operation, so that its histogram has a series.
+    crate::support::initialize(&http, &node.mcp_url()).await;
     let response = http
         .get(format!("{}/metrics", node.url()))
         .send()
         .await
         .expect("GET /metrics");
     assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"].to_str().unwrap_or("").to_owned();
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
     let text = response.text().await.expect("a body");
     assert!(text.ends_with("# EOF\n"), "{text}");
     for name in [
         "# TYPE mcp_server_operation_duration_seconds histogram",
         "# TYPE mcp_server_session_duration_seconds histogram",
         "switchyard_build_info{version=\"",
+        "mcp_server_operation_duration_seconds_count{mcp_method_name=\"initialize\",mcp_protocol_version=\"2025-11-25\",error_type=\"\"} 1",
+        "switchyard_sessions_open{era=\"streamable_http\"} 1",
+        "switchyard_sessions_open{era=\"http_sse\"} 0",
+        "switchyard_streams_open{kind=\"standalone\"} 0",
         "switchyard_draining 0",
     ] {
         assert!(text.contains(name), "{name:?} missing from\n{text}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use switchyard_tests::{Cluster, Prometheus, SseReader};
+use switchyard_tests::{Cluster, Prometheus, Signal, SseReader};
 
 use crate::support::{STEP, call, client, get_stream, initialize, post, push};
 
@@ -24,7 +24,7 @@ const DELETED: u64 = 2;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_counts_what_a_workload_did_across_three_nodes() {
-    let cluster = Cluster::start(3, "demo");
+    let mut cluster = Cluster::start(3, "demo");
     let targets: Vec<SocketAddr> = (0..3).map(|i| cluster.node(i).addr()).collect();
     let prom = Prometheus::start(&targets).await.expect("prometheus");
     prom.wait_for("count(up{job=\"switchyard\"} == 1)", 3.0, SETTLE)
@@ -68,7 +68,10 @@ async fn prometheus_counts_what_a_workload_did_across_three_nodes() {
     for n in 0..PUSHES {
         ids.push(push(&http, &cluster.node_url(0), s0, n).await);
         let event = stream.next_message(STEP).await.expect("the push, live");
-        assert_eq!(event.id.as_deref(), Some(ids.last().expect("an id").as_str()));
+        assert_eq!(
+            event.id.as_deref(),
+            Some(ids.last().expect("an id").as_str())
+        );
     }
     // A resumption on node 2 after the first push: the other four are replayed.
     let resumed = get_stream(&http, &cluster.node(2).mcp_url(), s0, Some(&ids[0])).await;
@@ -124,11 +127,17 @@ async fn prometheus_counts_what_a_workload_did_across_three_nodes() {
             n(UNKNOWN),
         ),
         ("sum(switchyard_rejections_total{status=\"410\"})", n(GONE)),
-        ("sum(switchyard_resumptions_total{outcome=\"gone\"})", n(GONE)),
+        (
+            "sum(switchyard_resumptions_total{outcome=\"gone\"})",
+            n(GONE),
+        ),
         ("sum(switchyard_resumptions_total{outcome=\"ok\"})", 1.0),
         ("sum(switchyard_events_replayed_total)", n(PUSHES - 1)),
         ("sum(switchyard_events_appended_total)", n(PUSHES)),
-        ("sum(switchyard_bus_delivery_latency_seconds_count)", n(PUSHES)),
+        (
+            "sum(switchyard_bus_delivery_latency_seconds_count)",
+            n(PUSHES),
+        ),
         (
             "sum(switchyard_redis_command_duration_seconds_count{command=\"create a session\"})",
             n(SESSIONS),
@@ -150,5 +159,38 @@ async fn prometheus_counts_what_a_workload_did_across_three_nodes() {
         .await
         .expect("a query");
     assert_eq!(per_node.len(), 3, "{per_node:?}");
+
+    // Redis stopped: a call that needs its session is refused 503, and the failed
+    // operations are counted.
+    cluster.redis_mut().stop(Signal::Term);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let r = post(&http, &cluster.node(0).mcp_url(), Some(&sessions[1]), &body)
+        .send()
+        .await
+        .expect("a POST");
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    prom.wait_for(
+        "sum(switchyard_rejections_total{status=\"503\",jsonrpc_code=\"-32603\"})",
+        1.0,
+        SETTLE,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    prom.wait_for(
+        "sum(switchyard_redis_errors_total{kind=\"unavailable\"}) > bool 0",
+        1.0,
+        SETTLE,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+
+    // Every metric has a series by now: what deploy/ queries must be among them.
+    let mut scrapes = Vec::new();
+    for i in 0..3 {
+        let (status, text) = crate::support::scrape(&http, &cluster.node_url(i)).await;
+        assert_eq!(status, StatusCode::OK);
+        scrapes.push(text);
+    }
+    crate::deploy::the_rules_and_the_dashboard_query_only(&scrapes);
     drop(resumed);
 }

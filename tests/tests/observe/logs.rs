@@ -26,10 +26,15 @@ async fn json_lines_with_one_line_per_refusal_and_no_body() {
         "jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "get_client", "arguments": {"email": MARKER}},
     });
-    let response = post(&http, &node.mcp_url(), Some("0123456789abcdef0123456789abcdef"), &body)
-        .send()
-        .await
-        .expect("a POST");
+    let response = post(
+        &http,
+        &node.mcp_url(),
+        Some("0123456789abcdef0123456789abcdef"),
+        &body,
+    )
+    .send()
+    .await
+    .expect("a POST");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
     let end = Instant::now() + Duration::from_secs(10);
@@ -49,7 +54,11 @@ async fn json_lines_with_one_line_per_refusal_and_no_body() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(refused.len(), 1, "one line per refused request: {refused:?}");
+    assert_eq!(
+        refused.len(),
+        1,
+        "one line per refused request: {refused:?}"
+    );
     let line = &refused[0];
     assert_eq!(line["level"], "INFO", "{line}");
     assert_eq!(line["fields"]["status"], 404, "{line}");

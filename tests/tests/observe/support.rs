@@ -50,8 +50,15 @@ pub(crate) async fn initialize(http: &reqwest::Client, mcp_url: &str) -> String 
             "clientInfo": {"name": "observe-test", "version": "1"},
         },
     });
-    let response = post(http, mcp_url, None, &body).send().await.expect("initialize");
-    assert_eq!(response.status(), StatusCode::OK, "initialize: {response:?}");
+    let response = post(http, mcp_url, None, &body)
+        .send()
+        .await
+        .expect("initialize");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "initialize: {response:?}"
+    );
     let id = response
         .headers()
         .get("mcp-session-id")
@@ -119,7 +126,11 @@ pub(crate) async fn push(http: &reqwest::Client, base: &str, session: &str, n: u
         .send()
         .await
         .expect("a push");
-    assert_eq!(response.status(), StatusCode::ACCEPTED, "push: {response:?}");
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "push: {response:?}"
+    );
     let answer: Value = response.json().await.expect("a JSON push answer");
     answer["id"].as_str().expect("an event id").to_owned()
 }

@@ -30,8 +30,8 @@ use switchyard_state::{Delivery, Owned, ReplayError, SessionRecord, Subscription
 use tokio::time::Instant;
 
 use super::stream::end_session;
-use crate::telemetry::metrics::{OpenStream, StreamKind};
 use crate::node::Node;
+use crate::telemetry::metrics::{OpenStream, StreamKind};
 use switchyard_protocol::envelope::Envelope;
 
 /// What happens when a followed stream ends, its client gone or the stream over.

@@ -134,9 +134,8 @@ pub async fn listen(node: &Arc<Node>, r: Request) -> HttpResponse {
         Some(tag(ack)),
     );
     let first = futures::stream::iter([event(Message::Notification(ack))]);
-    let open = crate::telemetry::metrics::OpenStream::new(
-        crate::telemetry::metrics::StreamKind::Listen,
-    );
+    let open =
+        crate::telemetry::metrics::OpenStream::new(crate::telemetry::metrics::StreamKind::Listen);
     let notices = futures::stream::unfold(
         (sub, filter, tag, open),
         move |(mut sub, filter, tag, open)| async move {

@@ -239,9 +239,8 @@ impl Writer {
     /// another node ends the stream with an error instead of waiting forever. The lease also
     /// gives the epoch of the priming event (2025-11-25), sent first.
     async fn run(self, mut next: Option<Out>, mut rx: mpsc::Receiver<Out>, http: Sender) {
-        let _open = crate::telemetry::metrics::OpenStream::new(
-            crate::telemetry::metrics::StreamKind::Post,
-        );
+        let _open =
+            crate::telemetry::metrics::OpenStream::new(crate::telemetry::metrics::StreamKind::Post);
         let mut http = Some(http);
         let lease = Duration::from_millis(self.node.config.session.producer_lease_ms);
         if let Some(epoch) = self.renew(lease).await

@@ -31,8 +31,8 @@ use switchyard_protocol::revision::Revision;
 /// semantic conventions advise them, with finer ones below 10 ms: most gateway operations
 /// take well under a millisecond.
 const DURATION_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
-    60.0, 120.0, 300.0,
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0,
 ];
 
 /// Buckets of session lifetimes, in seconds: a second to a day.
@@ -130,6 +130,14 @@ pub enum StreamKind {
 }
 
 impl StreamKind {
+    const ALL: [StreamKind; 5] = [
+        StreamKind::Post,
+        StreamKind::Standalone,
+        StreamKind::Resumed,
+        StreamKind::HttpSse,
+        StreamKind::Listen,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             StreamKind::Post => "post",
@@ -261,6 +269,22 @@ impl Metrics {
                 version: env!("CARGO_PKG_VERSION"),
             }),
         );
+        // The series whose label sets are known up front start at zero, so a dashboard shows
+        // 0 rather than no data (the others appear with their first observation).
+        for era in [STREAMABLE_HTTP, HTTP_SSE] {
+            let labels = EraLabels { era };
+            drop(sessions_open.get_or_create(&labels));
+            drop(sessions_opened.get_or_create(&labels));
+            drop(session_duration.get_or_create(&labels));
+        }
+        for kind in StreamKind::ALL {
+            drop(streams_open.get_or_create(&KindLabels {
+                kind: kind.as_str(),
+            }));
+        }
+        for outcome in ["ok", "gone"] {
+            drop(resumptions.get_or_create(&OutcomeLabels { outcome }));
+        }
         Metrics {
             registry,
             operation,
@@ -324,7 +348,9 @@ impl Metrics {
             }
             None => "gone",
         };
-        self.resumptions.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.resumptions
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// A bus payload published at `sent_us` (µs since the Unix epoch) arrived now.
@@ -413,7 +439,13 @@ pub fn redis_observer() -> switchyard_redis::Observer {
     }
     switchyard_redis::Observer::new(|command, took, error| {
         if let Some(m) = metrics() {
-            let kind = error.map(|e| if e.is_retryable() { "unavailable" } else { "corrupt" });
+            let kind = error.map(|e| {
+                if e.is_retryable() {
+                    "unavailable"
+                } else {
+                    "corrupt"
+                }
+            });
             m.redis(command, took, kind);
         }
     })
@@ -498,7 +530,9 @@ pub fn version_label(version: &str) -> &'static str {
 
 /// `error.type` of an answer: empty for a result, `tool_error` for a result with `isError`,
 /// the JSON-RPC code for an error.
-pub fn error_type(outcome: &Result<serde_json::Value, switchyard_protocol::jsonrpc::ErrorObject>) -> &'static str {
+pub fn error_type(
+    outcome: &Result<serde_json::Value, switchyard_protocol::jsonrpc::ErrorObject>,
+) -> &'static str {
     match outcome {
         Ok(v) if v.get("isError").and_then(serde_json::Value::as_bool) == Some(true) => {
             "tool_error"

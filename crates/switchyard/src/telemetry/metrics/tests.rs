@@ -15,7 +15,11 @@ fn every_metric_is_encoded_with_its_semantic_convention_name() {
     m.resumed(Some(4));
     m.resumed(None);
     m.rejected(404, code::SESSION_NOT_FOUND);
-    m.redis("read a session", Duration::from_micros(300), Some("unavailable"));
+    m.redis(
+        "read a session",
+        Duration::from_micros(300),
+        Some("unavailable"),
+    );
     let text = m.encode();
     for line in [
         "mcp_server_operation_duration_seconds_count{mcp_method_name=\"tools/call\",mcp_protocol_version=\"2025-11-25\",error_type=\"\"} 1",
