@@ -21,6 +21,7 @@
 //! - `faults`: what a fault-injecting test does to a [`Cluster`]: a node stopped and started
 //!   again on its own port, Redis pub/sub connections killed, keys deleted.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
+//! - `otlp`: [`OtlpReceiver`], an OTLP/HTTP trace receiver that decodes what nodes export.
 //! - `prometheus`: [`Prometheus`], Debian's `prometheus` scraping nodes, queried with PromQL.
 //! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
 //!   judgement.
@@ -33,6 +34,7 @@ mod faults;
 mod markers;
 mod nginx;
 mod node;
+mod otlp;
 mod paths;
 mod prometheus;
 mod proxy;
@@ -46,6 +48,7 @@ pub use command::{Finished, run};
 pub use markers::{marked, marker_of};
 pub use nginx::Nginx;
 pub use node::{Node, NodeBuilder};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use paths::{
     conformance_dir, interop_dir, node_bin_dir, path_with_node, switchyard_bin, workspace_root,
 };

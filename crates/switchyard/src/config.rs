@@ -34,6 +34,19 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Log lines.
     pub log: LogConfig,
+    /// OpenTelemetry traces.
+    pub otel: OtelConfig,
+}
+
+/// OpenTelemetry traces (see `telemetry::traces`). Off by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtelConfig {
+    /// Base URL of an OTLP/HTTP collector, e.g. `http://otel-collector:4318`; spans go to
+    /// `<endpoint>/v1/traces` as protobuf. Empty (the default): the standard
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT` if set, else
+    /// tracing is off.
+    pub endpoint: String,
 }
 
 /// Prometheus metrics.
@@ -272,6 +285,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            otel: OtelConfig::default(),
         }
     }
 }

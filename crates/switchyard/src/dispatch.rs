@@ -38,6 +38,7 @@ pub async fn dispatch(
                 if let Some(op) = op {
                     op.finish(crate::telemetry::metrics::error_type(&answer));
                 }
+                crate::telemetry::traces::record_outcome(&answer);
                 let resp = Response {
                     id: Some(req.id),
                     outcome: answer,

@@ -325,6 +325,7 @@ impl Timed {
         if self.op.is_some() {
             self.error_type = crate::telemetry::metrics::error_type(outcome);
         }
+        crate::telemetry::traces::record_outcome(outcome);
     }
 }
 

@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
-            telemetry::logs::init(LogFormat::Text);
+            telemetry::logs::init(LogFormat::Text, &Default::default())?;
             let cfg = Config::load(config.as_deref(), &Overrides::default())?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", serde_json::to_string_pretty(&cfg)?)?;
@@ -92,8 +92,11 @@ fn main() -> anyhow::Result<()> {
             let cfg = Config::load(config.as_deref(), &overrides)?;
             // Logs start once the configuration says their format (a configuration that
             // cannot load is reported on stderr by `main`'s error).
-            telemetry::logs::init(cfg.log.format);
-            actix_web::rt::System::new().block_on(run(cfg))
+            telemetry::logs::init(cfg.log.format, &cfg.otel)?;
+            let ran = actix_web::rt::System::new().block_on(run(cfg));
+            // Export the spans still buffered.
+            telemetry::traces::shutdown();
+            ran
         }
     }
 }

@@ -8,6 +8,8 @@
 //!   line with its status and reason, and no body.
 //! - `deploy`: `promtool check rules` on `deploy/`'s alert rules; every metric they and the
 //!   Grafana dashboard query is exported by a node.
+//! - `traces`: OTLP/HTTP spans to a receiver fixture: names, attributes, parents (`_meta` over
+//!   the header, linked), a malformed `traceparent` ignored, one trace over two nodes.
 //! - `support`: a raw Streamable HTTP client for these tests.
 
 mod deploy;
@@ -15,3 +17,4 @@ mod endpoint;
 mod fleet;
 mod logs;
 mod support;
+mod traces;

@@ -19,6 +19,8 @@ use crate::config::ResponseMode;
 use crate::dispatch::{self, dispatch};
 use crate::exchange::Out;
 use crate::node::Node;
+use crate::telemetry::traces;
+use tracing::Instrument as _;
 
 /// Handles `POST /mcp`.
 pub async fn handle(
@@ -43,7 +45,9 @@ pub async fn handle(
     let header_version = super::version_header(&req)?;
     let (messages, batch) = match body {
         Body::Single(Ok(Message::Request(r))) if r.is(Method::Initialize) => {
-            return initialize(&req, &node, r).await;
+            let version = r.param_str("protocolVersion").unwrap_or("").to_owned();
+            let span = traces::server_span(&req, &r, None, &version);
+            return initialize(&req, &node, r).instrument(span).await;
         }
         Body::Single(Err(invalid)) => {
             return Err(HttpError::bad_request(invalid.reason).with_id(invalid.id));
@@ -80,11 +84,20 @@ pub async fn handle(
     for m in messages {
         match m {
             Ok(m) => {
-                if let Message::Request(r) = &m {
-                    answers = true;
-                    requests.push(r.id.clone());
-                }
-                works.extend(dispatch(&node, &session, m, &out).await?);
+                let span = match &m {
+                    Message::Request(r) => {
+                        answers = true;
+                        requests.push(r.id.clone());
+                        traces::server_span(&req, r, Some(&session.id), &session.protocol_version)
+                    }
+                    _ => tracing::Span::none(),
+                };
+                let work = dispatch(&node, &session, m, &out)
+                    .instrument(span.clone())
+                    .await?;
+                works.extend(
+                    work.map(|w| -> crate::dispatch::Work { Box::pin(w.instrument(span)) }),
+                );
             }
             Err(invalid) => {
                 answers = true;

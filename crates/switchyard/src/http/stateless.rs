@@ -23,6 +23,7 @@ use super::{HttpError, Refusal, VERSION_HEADER};
 use crate::exchange::level_rank;
 use crate::mrtr::MrtrPeer;
 use crate::node::Node;
+use tracing::Instrument as _;
 
 /// Methods of the session eras that 2026-07-28 removed: 404 with `-32601`.
 const REMOVED: &[Method] = &[
@@ -119,7 +120,10 @@ pub async fn handle(
         Some(m) if REMOVED.contains(&m) => {
             Err(reject(&r.id, ErrorObject::method_not_found(m.as_str())))
         }
-        _ => Ok(run(node.clone(), r, meta).await),
+        _ => {
+            let span = crate::telemetry::traces::server_span(req, &r, None, stateless::VERSION);
+            Ok(run(node.clone(), r, meta).instrument(span).await)
+        }
     }
 }
 
@@ -242,7 +246,8 @@ fn json_response(resp: &Response) -> HttpResponse {
 /// the result. Closing the connection cancels the request.
 async fn run(node: Arc<Node>, r: Request, meta: RequestMeta) -> HttpResponse {
     let (out, mut rx) = mpsc::channel(switchyard_backend::OUTBOX);
-    node.tasks.spawn(exchange(node.clone(), r, meta, out));
+    node.tasks
+        .spawn(exchange(node.clone(), r, meta, out).instrument(tracing::Span::current()));
     let first = match rx.recv().await {
         Some(Message::Response(resp)) => return json_response(&resp),
         Some(other) => other,
