@@ -136,6 +136,7 @@ struct Shared {
     max: usize,
     timeout: Duration,
     observer: crate::options::Observer,
+    trace_spans: bool,
 }
 
 /// The command connections of one handle on a [`crate::RedisState`]: its own lanes, on the
@@ -196,6 +197,7 @@ impl Connections {
             max,
             timeout: options.timeout,
             observer: options.observer.clone(),
+            trace_spans: options.trace_spans,
         });
         Ok(Self::with_lanes(shared, options.connections.max(1)))
     }
@@ -231,6 +233,25 @@ impl Connections {
     /// Runs `op` on a lane's connection, bounded by the operation timeout. `what` names the
     /// operation in error messages.
     pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        if self.shared.trace_spans {
+            use tracing::Instrument as _;
+            let span = tracing::info_span!(
+                "redis",
+                otel.name = what,
+                otel.kind = "client",
+                db.system.name = "redis",
+                db.operation.name = what,
+            );
+            return self.run_observed(what, op).instrument(span).await;
+        }
+        self.run_observed(what, op).await
+    }
+
+    async fn run_observed<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,

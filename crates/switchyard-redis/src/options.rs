@@ -50,6 +50,10 @@ pub struct RedisOptions {
     pub session_cache: usize,
     /// Told of every command operation (for metrics); none by default.
     pub observer: Observer,
+    /// Runs every command operation in an `info` span `redis` (OpenTelemetry CLIENT kind,
+    /// `db.system.name = redis`, `db.operation.name` its fixed name), a child of the caller's
+    /// span: for a node that exports traces. Off by default (no span is made).
+    pub trace_spans: bool,
 }
 
 /// What an [`Observer`] calls: the operation's fixed name (`"read a session"`, `"publish"`…),
@@ -119,6 +123,7 @@ impl Default for RedisOptions {
             broadcast_log_max_len: 10_000,
             session_cache: 10_000,
             observer: Observer::default(),
+            trace_spans: false,
         }
     }
 }

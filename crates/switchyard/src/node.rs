@@ -141,6 +141,7 @@ impl Node {
             connections: config.redis.connections,
             max_connections: config.redis.pool_size(config.http.worker_count()),
             observer: crate::telemetry::metrics::redis_observer(),
+            trace_spans: crate::telemetry::traces::enabled(),
             ..switchyard_redis::RedisOptions::default()
         };
         let state = switchyard_redis::RedisState::connect(&config.redis.url, options).await?;

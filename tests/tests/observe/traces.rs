@@ -190,4 +190,22 @@ async fn one_trace_across_two_nodes_on_redis() {
         );
         assert_eq!(span.attributes.get("mcp.session.id"), Some(&session));
     }
+    // Redis calls are child spans: the session's creation under the initialize span.
+    let init = receiver
+        .wait_for(SETTLE, "for initialize", |s| s.name == "initialize")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let redis = receiver
+        .wait_for(SETTLE, "creating the session in Redis", |s| {
+            s.name == "create a session"
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(redis.kind, 3, "SPAN_KIND_CLIENT");
+    assert_eq!(redis.trace_id, init.trace_id);
+    assert_eq!(redis.parent_span_id, init.span_id);
+    assert_eq!(
+        redis.attributes.get("db.system.name").map(String::as_str),
+        Some("redis")
+    );
 }
