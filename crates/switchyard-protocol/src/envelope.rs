@@ -21,8 +21,10 @@
 //!   holds the stream; the admin API logs it first and is never lost).
 //!
 //! Beside `v`, a node may write `ts`, when it published the payload (µs since the Unix
-//! epoch; on `event`s, for the bus latency metric). It is optional and older nodes ignore it
-//! (an unknown field is skipped, never an error), so adding it needs no new [`VERSION`].
+//! epoch; on `event`s, for the bus latency metric), and `tp`, the W3C `traceparent` of the
+//! span that produced it (so the node delivering it links its span). Both are optional and
+//! older nodes ignore them (an unknown field is skipped, never an error), so adding them
+//! needs no new [`VERSION`].
 //!
 //! On the broadcast channel [`BROADCAST`]:
 //! - `{"t":"resource_updated","uri":"…"}` and `{"t":"list_changed","kind":"tools"}`;
@@ -44,15 +46,19 @@ struct Wire<E> {
     v: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ts: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tp: Option<String>,
     #[serde(flatten)]
     envelope: E,
 }
 
 /// What a payload carries beside its envelope.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stamp {
     /// When the payload was published, in µs since the Unix epoch (`ts`), if it says.
     pub sent_us: Option<u64>,
+    /// The W3C `traceparent` of the span that produced it (`tp`), when the producer traces.
+    pub traceparent: Option<String>,
 }
 
 fn version_one() -> u32 {
@@ -126,6 +132,7 @@ impl Envelope {
         let wire = Wire {
             v: VERSION,
             ts: stamp.sent_us,
+            tp: stamp.traceparent,
             envelope: self,
         };
         Bytes::from(serde_json::to_vec(&wire).unwrap_or_default())
@@ -148,7 +155,10 @@ impl Envelope {
     /// Parses a payload as [`Envelope::parse`] does, with its [`Stamp`].
     pub fn parse_stamped(payload: &[u8]) -> Option<(Envelope, Stamp)> {
         let wire: Wire<Envelope> = serde_json::from_slice(payload).ok()?;
-        let stamp = Stamp { sent_us: wire.ts };
+        let stamp = Stamp {
+            sent_us: wire.ts,
+            traceparent: wire.tp,
+        };
         (wire.v <= VERSION).then_some((wire.envelope, stamp))
     }
 }
@@ -228,12 +238,16 @@ mod tests {
     #[test]
     fn a_stamp_rides_beside_the_envelope_and_is_optional() {
         let e = Envelope::Closed { stream: "g".into() };
-        let bytes = e.to_bytes_stamped(Stamp { sent_us: Some(42) });
-        assert_eq!(bytes, r#"{"v":1,"ts":42,"t":"closed","stream":"g"}"#);
+        let stamp = Stamp {
+            sent_us: Some(42),
+            traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        };
+        let bytes = e.to_bytes_stamped(stamp.clone());
         assert_eq!(
-            Envelope::parse_stamped(&bytes),
-            Some((e.clone(), Stamp { sent_us: Some(42) }))
+            bytes,
+            r#"{"v":1,"ts":42,"tp":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","t":"closed","stream":"g"}"#
         );
+        assert_eq!(Envelope::parse_stamped(&bytes), Some((e.clone(), stamp)));
         assert_eq!(Envelope::parse(&bytes), Some(e.clone()));
         assert_eq!(
             Envelope::parse_stamped(&e.to_bytes()),

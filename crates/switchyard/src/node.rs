@@ -358,13 +358,19 @@ impl Node {
             id: id.clone(),
             data: data.clone(),
         };
-        let payload = match crate::telemetry::metrics() {
-            Some(m) => {
+        let metrics = crate::telemetry::metrics();
+        let traceparent = crate::telemetry::traces::current_traceparent();
+        let payload = if metrics.is_some() || traceparent.is_some() {
+            let sent_us = metrics.map(|m| {
                 m.appended(1);
-                let sent_us = Some(crate::telemetry::metrics::unix_micros());
-                env.to_bytes_stamped(switchyard_protocol::envelope::Stamp { sent_us })
-            }
-            None => env.to_bytes(),
+                crate::telemetry::metrics::unix_micros()
+            });
+            env.to_bytes_stamped(switchyard_protocol::envelope::Stamp {
+                sent_us,
+                traceparent,
+            })
+        } else {
+            env.to_bytes()
         };
         self.bus.publish(&session.channel(), payload).await?;
         Ok((id, data))

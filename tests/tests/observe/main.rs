@@ -10,6 +10,8 @@
 //!   Grafana dashboard query is exported by a node.
 //! - `traces`: OTLP/HTTP spans to a receiver fixture: names, attributes, parents (`_meta` over
 //!   the header, linked), a malformed `traceparent` ignored, one trace over two nodes.
+//! - `traces_bus`: one trace over two nodes on Redis: the node delivering an event from the bus
+//!   records a span that is a child of, and linked to, the producing node's SERVER span.
 //! - `support`: a raw Streamable HTTP client for these tests.
 
 mod deploy;
@@ -18,3 +20,4 @@ mod fleet;
 mod logs;
 mod support;
 mod traces;
+mod traces_bus;

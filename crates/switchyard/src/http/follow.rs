@@ -388,6 +388,15 @@ impl Follow {
                 if let (Some(m), Some(sent)) = (crate::telemetry::metrics(), stamp.sent_us) {
                     m.delivered(sent);
                 }
+                let span = match &stamp.traceparent {
+                    Some(tp) => crate::telemetry::traces::deliver_span(
+                        &self.node.id,
+                        &self.session.id,
+                        &mine,
+                        tp,
+                    ),
+                    None => tracing::Span::none(),
+                };
                 let Ok(id) = id.parse::<EventId>() else {
                     return;
                 };
@@ -396,7 +405,7 @@ impl Follow {
                     self.backfill().await;
                     return;
                 }
-                self.write(vec![(id, data)]);
+                span.in_scope(|| self.write(vec![(id, data)]));
             }
             Some(Envelope::Closed { stream }) if stream == mine => {
                 self.backfill().await;

@@ -81,6 +81,9 @@ pub async fn handle(
     let mut works = Vec::new();
     let mut answers = false;
     let mut requests = Vec::new();
+    // The (last) request's span: its stream's writer runs in it, so the events it publishes
+    // carry its trace context.
+    let mut request_span = tracing::Span::none();
     for m in messages {
         match m {
             Ok(m) => {
@@ -92,6 +95,9 @@ pub async fn handle(
                     }
                     _ => tracing::Span::none(),
                 };
+                if !span.is_none() {
+                    request_span = span.clone();
+                }
                 let work = dispatch(&node, &session, m, &out)
                     .instrument(span.clone())
                     .await?;
@@ -122,6 +128,7 @@ pub async fn handle(
         works,
         requests,
     )
+    .instrument(request_span)
     .await
 }
 
@@ -228,7 +235,11 @@ async fn respond(
         primes,
         requests: serde_json::to_string(&requests).unwrap_or_default(),
     };
-    tasks.spawn(writer.run(first, rx, http));
+    tasks.spawn(
+        writer
+            .run(first, rx, http)
+            .instrument(tracing::Span::current()),
+    );
     Ok(response)
 }
 

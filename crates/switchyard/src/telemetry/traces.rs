@@ -241,3 +241,43 @@ pub fn record_outcome(outcome: &Result<Value, switchyard_protocol::jsonrpc::Erro
         }
     }
 }
+
+/// The W3C `traceparent` of the current span, to carry in a bus envelope; `None` with
+/// tracing off or outside a span.
+pub fn current_traceparent() -> Option<String> {
+    if !enabled() {
+        return None;
+    }
+    let cx = tracing::Span::current().context();
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// The span of a node writing an event that another node produced to the stream it holds:
+/// a CONSUMER child of the producer's span (`traceparent` from the envelope), linked to it.
+pub fn deliver_span(node: &str, session: &str, stream: &str, traceparent: &str) -> tracing::Span {
+    if !enabled() {
+        return tracing::Span::none();
+    }
+    let mut carrier = std::collections::HashMap::new();
+    carrier.insert("traceparent".to_owned(), traceparent.to_owned());
+    let producer = TraceContextPropagator::new().extract(&carrier);
+    let span = tracing::info_span!(
+        "mcp.deliver",
+        otel.name = "deliver event",
+        otel.kind = "consumer",
+        mcp.session.id = session,
+        switchyard.node = node,
+        switchyard.stream = stream,
+    );
+    let sc = producer.span().span_context().clone();
+    if sc.is_valid() {
+        let _ = span.set_parent(producer);
+        span.add_link(sc);
+    }
+    span
+}
