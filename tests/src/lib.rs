@@ -23,6 +23,8 @@
 //! - `fixture`: [`Fixture`], upstream fixtures: the Rails-style plain JSON-RPC endpoint and
 //!   a TypeScript SDK v1 server.
 //! - `drivers`: the SDK interop drivers as commands, for any URL.
+//! - `otlp`: [`OtlpReceiver`], an OTLP/HTTP trace receiver that decodes what nodes export.
+//! - `prometheus`: [`Prometheus`], Debian's `prometheus` scraping nodes, queried with PromQL.
 //! - `conformance`: the MCP conformance suite against any URL, and its strict-baseline
 //!   judgement.
 
@@ -35,7 +37,9 @@ mod fixture;
 mod markers;
 mod nginx;
 mod node;
+mod otlp;
 mod paths;
+mod prometheus;
 mod proxy;
 mod redis;
 mod resp;
@@ -48,9 +52,11 @@ pub use fixture::Fixture;
 pub use markers::{marked, marker_of};
 pub use nginx::Nginx;
 pub use node::{Node, NodeBuilder};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use paths::{
     conformance_dir, interop_dir, node_bin_dir, path_with_node, switchyard_bin, workspace_root,
 };
+pub use prometheus::Prometheus;
 pub use proxy::CutProxy;
 pub use redis::RedisServer;
 pub use resp::Reply;

@@ -26,6 +26,7 @@ pub struct NodeBuilder {
     env: Vec<(String, String)>,
     bin: Option<PathBuf>,
     bind: String,
+    stderr: Option<PathBuf>,
 }
 
 impl NodeBuilder {
@@ -39,6 +40,7 @@ impl NodeBuilder {
             env: Vec::new(),
             bin: None,
             bind: "127.0.0.1:0".to_owned(),
+            stderr: None,
         }
     }
 
@@ -67,6 +69,12 @@ impl NodeBuilder {
         self
     }
 
+    /// Writes the node's stderr (its logs) to `path` instead of the test's own stderr.
+    pub fn stderr_to(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stderr = Some(path.into());
+        self
+    }
+
     /// Runs another binary than [`switchyard_bin`].
     pub fn bin(mut self, bin: impl Into<PathBuf>) -> Self {
         self.bin = Some(bin.into());
@@ -84,9 +92,18 @@ impl NodeBuilder {
         cmd.args(&self.extra)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::piped());
+        match &self.stderr {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                cmd.stderr(file);
+            }
             // Logs go to the test's own stderr, which the test runner shows on failure.
-            .stderr(Stdio::inherit());
+            None => {
+                cmd.stderr(Stdio::inherit());
+            }
+        }
         let mut child = cmd
             .spawn()
             .with_context(|| format!("spawning {}", bin.display()))?;

@@ -20,6 +20,12 @@
 //!   This is the envelope an application may `PUBLISH` itself (it is lost when no node
 //!   holds the stream; the admin API logs it first and is never lost).
 //!
+//! Beside `v`, a node may write `ts`, when it published the payload (µs since the Unix
+//! epoch; on `event`s, for the bus latency metric), and `tp`, the W3C `traceparent` of the
+//! span that produced it (so the node delivering it links its span). Both are optional and
+//! older nodes ignore them (an unknown field is skipped, never an error), so adding them
+//! needs no new [`VERSION`].
+//!
 //! On the broadcast channel [`BROADCAST`]:
 //! - `{"t":"resource_updated","uri":"…"}` and `{"t":"list_changed","kind":"tools"}`;
 //! - `{"t":"deliver","data":"<json-rpc>"}` — for every session's standalone stream.
@@ -38,8 +44,21 @@ pub const VERSION: u32 = 1;
 struct Wire<E> {
     #[serde(default = "version_one")]
     v: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ts: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tp: Option<String>,
     #[serde(flatten)]
     envelope: E,
+}
+
+/// What a payload carries beside its envelope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stamp {
+    /// When the payload was published, in µs since the Unix epoch (`ts`), if it says.
+    pub sent_us: Option<u64>,
+    /// The W3C `traceparent` of the span that produced it (`tp`), when the producer traces.
+    pub traceparent: Option<String>,
 }
 
 fn version_one() -> u32 {
@@ -105,8 +124,15 @@ pub enum Envelope {
 impl Envelope {
     /// Serializes the envelope, with `v`.
     pub fn to_bytes(&self) -> Bytes {
+        self.to_bytes_stamped(Stamp::default())
+    }
+
+    /// Serializes the envelope, with `v` and what `stamp` says.
+    pub fn to_bytes_stamped(&self, stamp: Stamp) -> Bytes {
         let wire = Wire {
             v: VERSION,
+            ts: stamp.sent_us,
+            tp: stamp.traceparent,
             envelope: self,
         };
         Bytes::from(serde_json::to_vec(&wire).unwrap_or_default())
@@ -123,8 +149,17 @@ impl Envelope {
     /// Parses a payload; `None` for anything this node does not understand (a newer version,
     /// an unknown `t`, not JSON): ignored rather than fatal.
     pub fn parse(payload: &[u8]) -> Option<Envelope> {
+        Envelope::parse_stamped(payload).map(|(e, _)| e)
+    }
+
+    /// Parses a payload as [`Envelope::parse`] does, with its [`Stamp`].
+    pub fn parse_stamped(payload: &[u8]) -> Option<(Envelope, Stamp)> {
         let wire: Wire<Envelope> = serde_json::from_slice(payload).ok()?;
-        (wire.v <= VERSION).then_some(wire.envelope)
+        let stamp = Stamp {
+            sent_us: wire.ts,
+            traceparent: wire.tp,
+        };
+        (wire.v <= VERSION).then_some((wire.envelope, stamp))
     }
 }
 
@@ -197,6 +232,26 @@ mod tests {
         assert_eq!(
             Envelope::parse(br#"{"v":1,"t":"deliver","data":"{}"}"#),
             Some(Envelope::Deliver { data: "{}".into() })
+        );
+    }
+
+    #[test]
+    fn a_stamp_rides_beside_the_envelope_and_is_optional() {
+        let e = Envelope::Closed { stream: "g".into() };
+        let stamp = Stamp {
+            sent_us: Some(42),
+            traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        };
+        let bytes = e.to_bytes_stamped(stamp.clone());
+        assert_eq!(
+            bytes,
+            r#"{"v":1,"ts":42,"tp":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","t":"closed","stream":"g"}"#
+        );
+        assert_eq!(Envelope::parse_stamped(&bytes), Some((e.clone(), stamp)));
+        assert_eq!(Envelope::parse(&bytes), Some(e.clone()));
+        assert_eq!(
+            Envelope::parse_stamped(&e.to_bytes()),
+            Some((e, Stamp::default()))
         );
     }
 

@@ -135,6 +135,8 @@ struct Shared {
     lanes: AtomicUsize,
     max: usize,
     timeout: Duration,
+    observer: crate::options::Observer,
+    trace_spans: bool,
 }
 
 /// The command connections of one handle on a [`crate::RedisState`]: its own lanes, on the
@@ -194,6 +196,8 @@ impl Connections {
             lanes: AtomicUsize::new(0),
             max,
             timeout: options.timeout,
+            observer: options.observer.clone(),
+            trace_spans: options.trace_spans,
         });
         Ok(Self::with_lanes(shared, options.connections.max(1)))
     }
@@ -228,7 +232,42 @@ impl Connections {
 
     /// Runs `op` on a lane's connection, bounded by the operation timeout. `what` names the
     /// operation in error messages.
-    pub(crate) async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StateError>
+    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        if self.shared.trace_spans {
+            use tracing::Instrument as _;
+            let span = tracing::info_span!(
+                "redis",
+                otel.name = what,
+                otel.kind = "client",
+                db.system.name = "redis",
+                db.operation.name = what,
+            );
+            return self.run_observed(what, op).instrument(span).await;
+        }
+        self.run_observed(what, op).await
+    }
+
+    async fn run_observed<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        if !self.shared.observer.is_set() {
+            return self.run_unobserved(what, op).await;
+        }
+        let started = std::time::Instant::now();
+        let result = self.run_unobserved(what, op).await;
+        self.shared
+            .observer
+            .observe(what, started.elapsed(), result.as_ref().err());
+        result
+    }
+
+    async fn run_unobserved<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,

@@ -34,7 +34,7 @@ impl Core {
     }
 
     /// Runs one operation (see [`Connections::run`]).
-    pub(crate) async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StateError>
+    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StateError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,

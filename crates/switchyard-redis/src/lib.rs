@@ -102,7 +102,7 @@ use std::sync::Arc;
 
 pub use bus::RedisBus;
 pub use log::RedisEventLog;
-pub use options::{ConnectError, RedisOptions, RedisTarget};
+pub use options::{ConnectError, ObserveFn, Observer, RedisOptions, RedisTarget};
 pub use session::RedisSessionStore;
 
 use crate::conn::Connections;

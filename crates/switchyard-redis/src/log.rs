@@ -282,7 +282,7 @@ impl RedisEventLog {
     /// Runs `script` on one stream's keys (meta, stream, and its lease with `lease`).
     async fn run_on<T: redis::FromRedisValue + Send>(
         &self,
-        what: &str,
+        what: &'static str,
         script: &Script,
         (session, name, lease): (&str, &str, bool),
         args: Vec<String>,

@@ -1,6 +1,7 @@
 //! What [`crate::RedisState::connect`] takes: the URL forms, the tuning knobs, and the
 //! errors of connecting.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::IntoConnectionInfo;
@@ -56,6 +57,64 @@ pub struct RedisOptions {
     /// make the write fail with [`StateError::Unavailable`] — it is on the primary, but
     /// may not survive a failover.
     pub wait_replicas: usize,
+    /// Told of every command operation (for metrics); none by default.
+    pub observer: Observer,
+    /// Runs every command operation in an `info` span `redis` (OpenTelemetry CLIENT kind,
+    /// `db.system.name = redis`, `db.operation.name` its fixed name), a child of the caller's
+    /// span: for a node that exports traces. Off by default (no span is made).
+    pub trace_spans: bool,
+}
+
+/// What an [`Observer`] calls: the operation's fixed name (`"read a session"`, `"publish"`…),
+/// how long it took (waiting for a connection included), and its error if it failed.
+pub type ObserveFn = dyn Fn(&'static str, Duration, Option<&StateError>) + Send + Sync;
+
+/// A hook called after every command operation (one command, pipeline or script), e.g. to
+/// record its duration. The names are a fixed set, fit for metric labels. Two observers
+/// are equal when they are the same hook.
+#[derive(Clone, Default)]
+pub struct Observer(Option<Arc<ObserveFn>>);
+
+impl Observer {
+    /// An observer calling `f`.
+    pub fn new(
+        f: impl Fn(&'static str, Duration, Option<&StateError>) + Send + Sync + 'static,
+    ) -> Self {
+        Observer(Some(Arc::new(f)))
+    }
+
+    /// Whether there is a hook to call.
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub(crate) fn observe(&self, what: &'static str, took: Duration, error: Option<&StateError>) {
+        if let Some(f) = &self.0 {
+            f(what, took, error);
+        }
+    }
+}
+
+impl PartialEq for Observer {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Observer {}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() {
+            "Observer(set)"
+        } else {
+            "Observer(none)"
+        })
+    }
 }
 
 impl Default for RedisOptions {
@@ -74,6 +133,8 @@ impl Default for RedisOptions {
             session_cache: 10_000,
             session_cache_bytes: 64 * 1024 * 1024,
             wait_replicas: 0,
+            observer: Observer::default(),
+            trace_spans: false,
         }
     }
 }

@@ -522,6 +522,7 @@ mod tests {
                 subscriptions: BTreeSet::new(),
                 created_at_ms: 0,
                 get_stream: None,
+                upstreams: Default::default(),
             }),
             refreshed: Instant::now(),
             weight,

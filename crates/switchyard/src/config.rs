@@ -49,6 +49,12 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// The readiness check behind `GET /readyz`.
     pub health: HealthConfig,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: MetricsConfig,
+    /// Log lines.
+    pub log: LogConfig,
+    /// OpenTelemetry traces.
+    pub otel: OtelConfig,
 }
 
 /// How a node stops on SIGTERM or SIGINT: `/readyz` answers 503 at once; the node keeps
@@ -94,6 +100,65 @@ impl Default for HealthConfig {
     fn default() -> Self {
         Self {
             check_interval_ms: 1000,
+        }
+    }
+}
+
+/// OpenTelemetry traces (see `telemetry::traces`). Off by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtelConfig {
+    /// Base URL of an OTLP/HTTP collector, e.g. `http://otel-collector:4318`; spans go to
+    /// `<endpoint>/v1/traces` as protobuf. Empty (the default): the standard
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT` if set, else
+    /// tracing is off.
+    pub endpoint: String,
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Record metrics and serve them at `GET /metrics` (OpenMetrics text). Default `true`;
+    /// `false` records nothing and `/metrics` answers 404.
+    pub enabled: bool,
+    /// Serve `/metrics` on this address only (e.g. `0.0.0.0:9464`, so it is not public
+    /// beside `/mcp`); the main listener then answers 404 there. Empty (the default): on the
+    /// main listener.
+    pub bind: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: String::new(),
+        }
+    }
+}
+
+/// How log lines are written (to stderr; levels from `RUST_LOG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (coloured at a terminal).
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Log lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (the default) or `json` (`SWITCHYARD__LOG__FORMAT`).
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
         }
     }
 }
@@ -366,6 +431,9 @@ impl Default for Config {
             health: HealthConfig::default(),
             upstreams: Vec::new(),
             gateway: switchyard_upstream::GatewayConfig::default(),
+            metrics: MetricsConfig::default(),
+            log: LogConfig::default(),
+            otel: OtelConfig::default(),
         }
     }
 }
@@ -635,6 +703,11 @@ impl Config {
         self.auth.validate().map_err(ConfigError::Invalid)?;
         switchyard_upstream::config::validate(&self.upstreams, &self.gateway)
             .map_err(ConfigError::Invalid)?;
+        if !self.metrics.bind.is_empty()
+            && self.metrics.bind.parse::<std::net::SocketAddr>().is_err()
+        {
+            return bad("metrics.bind must be empty or an address such as 0.0.0.0:9464");
+        }
         Ok(())
     }
 }

@@ -32,7 +32,13 @@ pub async fn dispatch(
 ) -> Result<Option<Work>, StateError> {
     match message {
         Message::Request(req) => {
+            let op =
+                crate::telemetry::metrics::Operation::start(&req.method, &session.protocol_version);
             if let Some(answer) = session_method(node, session, &req).await? {
+                if let Some(op) = op {
+                    op.finish(crate::telemetry::metrics::error_type(&answer));
+                }
+                crate::telemetry::traces::record_outcome(&answer);
                 let resp = Response {
                     id: Some(req.id),
                     outcome: answer,

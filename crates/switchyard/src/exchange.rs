@@ -197,6 +197,7 @@ pub async fn run(
     out: mpsc::Sender<Out>,
 ) {
     let id = request.id.clone();
+    let mut op = Timed::new(&request.method, &session.protocol_version);
     let min_level = session.log_level.as_deref().and_then(level_rank);
     let shared = Arc::new(Shared {
         pending: Mutex::default(),
@@ -224,6 +225,7 @@ pub async fn run(
         loop {
             match stream.as_mut().poll_next_unpin(cx) {
                 Poll::Ready(Some(m)) if passes_level(&m, min_level) => {
+                    op.saw(&m);
                     if let Err(mpsc::error::TrySendError::Full(out)) =
                         shared.out.try_send(Out::Message(m))
                     {
@@ -260,6 +262,7 @@ pub async fn run(
             item = stream.next() => match item {
                 // Waits while the writer is behind: the backend is slowed, nothing piles up.
                 Some(m) if passes_level(&m, min_level) => {
+                    op.saw(&m);
                     let _ = shared.out.send(Out::Message(m)).await;
                 }
                 Some(_) => {}
@@ -296,6 +299,45 @@ pub async fn run(
                 Some(Delivery::Gap) => {}
                 None => sub = None,
             },
+        }
+    }
+}
+
+/// Times a request for `mcp.server.operation.duration`: recorded when the exchange ends
+/// (also when it is dropped, cancelled), with the `error.type` of its response.
+pub(crate) struct Timed {
+    op: Option<crate::telemetry::metrics::Operation>,
+    error_type: &'static str,
+}
+
+impl Timed {
+    pub(crate) fn new(method: &str, version: &str) -> Self {
+        Self {
+            op: crate::telemetry::metrics::Operation::start(method, version),
+            error_type: "",
+        }
+    }
+
+    /// Notes the response among the messages the request produces.
+    fn saw(&mut self, m: &Message) {
+        if let Message::Response(r) = m {
+            self.saw_outcome(&r.outcome);
+        }
+    }
+
+    /// Notes the request's outcome.
+    pub(crate) fn saw_outcome(&mut self, outcome: &Result<Value, ErrorObject>) {
+        if self.op.is_some() {
+            self.error_type = crate::telemetry::metrics::error_type(outcome);
+        }
+        crate::telemetry::traces::record_outcome(outcome);
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        if let Some(op) = self.op.take() {
+            op.finish(self.error_type);
         }
     }
 }

@@ -14,6 +14,7 @@
 //! - [`mrtr`]: multi round-trip requests (2026-07-28): the stateless peer, `requestState`.
 //! - [`health`]: `/livez`, `/readyz` and the drain's signals to streams.
 //! - [`http`]: routes, header rules, SSE bodies, the error → status mapping.
+//! - [`telemetry`]: Prometheus metrics and the log format.
 
 pub mod auth;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod limits;
 pub mod mrtr;
 pub mod node;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -141,6 +143,9 @@ pub async fn serve_with_admin(
     actix_web::rt::spawn(async move {
         shutdown.await;
         health.start_draining();
+        if let Some(m) = telemetry::metrics() {
+            m.set_draining(true);
+        }
         tracing::info!(
             delay = ?drain_delay,
             "draining: /readyz answers 503; streams end after the drain delay"

@@ -1,12 +1,13 @@
 //! The `switchyard` command.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchyard::config::{Config, Overrides};
+use switchyard::config::{Config, LogFormat, Overrides};
+use switchyard::telemetry;
 
 /// jemalloc rather than glibc malloc: measurably faster on the request path (the allocator
 /// was ~15% of the node's CPU under load), at about the same memory per idle stream.
@@ -75,16 +76,6 @@ enum ConfigCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Colours only for a person at a terminal: logs piped to a file or a collector stay
-    // plain text. `NO_COLOR` (any value) turns them off there too.
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     match Cli::parse().command {
         Command::Healthcheck { url, timeout_ms } => {
             let healthy = healthcheck(&url, std::time::Duration::from_millis(timeout_ms));
@@ -93,6 +84,7 @@ fn main() -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
+            telemetry::logs::init(LogFormat::Text, &Default::default())?;
             let cfg = Config::load(config.as_deref(), &Overrides::default())?;
             let mut out = std::io::stdout().lock();
             // Secrets are printed as "<redacted>" (an unset one stays empty).
@@ -120,7 +112,13 @@ fn main() -> anyhow::Result<()> {
                 upstreams,
             };
             let cfg = Config::load(config.as_deref(), &overrides)?;
-            actix_web::rt::System::new().block_on(run(cfg))
+            // Logs start once the configuration says their format (a configuration that
+            // cannot load is reported on stderr by `main`'s error).
+            telemetry::logs::init(cfg.log.format, &cfg.otel)?;
+            let ran = actix_web::rt::System::new().block_on(run(cfg));
+            // Export the spans still buffered.
+            telemetry::traces::shutdown();
+            ran
         }
     }
 }
@@ -128,6 +126,17 @@ fn main() -> anyhow::Result<()> {
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&cfg.bind).with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = if cfg.metrics.enabled {
+        telemetry::metrics::install();
+        match cfg.metrics.bind.as_str() {
+            "" => None,
+            bind => Some(
+                TcpListener::bind(bind).with_context(|| format!("binding metrics.bind {bind}"))?,
+            ),
+        }
+    } else {
+        None
+    };
     let node = switchyard::Node::build(cfg).await?;
     tracing::info!(%addr, backend = %node.config.backend, "switchyard node starting");
     for note in node.config.notes() {
@@ -136,6 +145,16 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(warning) = node.config.open_to_everyone() {
         tracing::warn!("{warning}");
     }
+    let metrics_server = match metrics_listener {
+        Some(l) => {
+            tracing::info!(addr = %l.local_addr()?, "metrics served on their own listener");
+            let server = telemetry::metrics::serve_own(l)?;
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+        None => None,
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
@@ -174,6 +193,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         Some(admin)
     };
     switchyard::serve_with_admin(listener, admin, node, shutdown).await?;
+    if let Some(handle) = metrics_server {
+        handle.stop(false).await;
+    }
     Ok(())
 }
 

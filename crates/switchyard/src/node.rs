@@ -189,6 +189,8 @@ impl Node {
             connections: config.redis.connections,
             max_connections: config.redis.pool_size(config.http.worker_count()),
             wait_replicas: config.redis.wait_replicas,
+            observer: crate::telemetry::metrics::redis_observer(),
+            trace_spans: crate::telemetry::traces::enabled(),
             ..switchyard_redis::RedisOptions::default()
         };
         let password = config
@@ -459,7 +461,21 @@ impl Node {
             id: id.clone(),
             data: data.clone(),
         };
-        self.bus.publish(&session.channel(), env.to_bytes()).await?;
+        let metrics = crate::telemetry::metrics();
+        let traceparent = crate::telemetry::traces::current_traceparent();
+        let payload = if metrics.is_some() || traceparent.is_some() {
+            let sent_us = metrics.map(|m| {
+                m.appended(1);
+                crate::telemetry::metrics::unix_micros()
+            });
+            env.to_bytes_stamped(switchyard_protocol::envelope::Stamp {
+                sent_us,
+                traceparent,
+            })
+        } else {
+            env.to_bytes()
+        };
+        self.bus.publish(&session.channel(), payload).await?;
         Ok((id, data))
     }
 

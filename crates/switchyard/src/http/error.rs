@@ -390,8 +390,15 @@ impl ResponseError for HttpError {
 
     fn error_response(&self) -> HttpResponse {
         let answer = self.0.refusal.answer();
+        if let Some(m) = crate::telemetry::metrics() {
+            m.rejected(answer.status.as_u16(), answer.error.code);
+        }
+        // One line per refused request, with the reason (the error message names what was
+        // wrong, never a body or a credential).
         if answer.status.is_server_error() && answer.status != StatusCode::SERVICE_UNAVAILABLE {
-            tracing::error!(error = %answer.error, "refused a request with {}", answer.status);
+            tracing::error!(status = answer.status.as_u16(), code = answer.error.code, reason = %answer.error.message, "refused a request");
+        } else {
+            tracing::info!(status = answer.status.as_u16(), code = answer.error.code, reason = %answer.error.message, "refused a request");
         }
         let mut resp = HttpResponse::build(answer.status);
         for h in answer.headers {

@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use super::stream::end_session;
 use crate::node::Node;
+use crate::telemetry::metrics::{OpenStream, StreamKind};
 use switchyard_protocol::envelope::Envelope;
 
 /// What happens when a followed stream ends, its client gone or the stream over.
@@ -120,6 +121,7 @@ struct Followed {
     sub: Subscription,
     changes: Option<Subscription>,
     _end: EndGuard,
+    _open: OpenStream,
 }
 
 impl Follow {
@@ -187,6 +189,11 @@ impl Follow {
         self.out.extend(opening);
         self.write(replay);
         self.done |= closed;
+        let kind = match (on_end, &self.owner) {
+            (OnEnd::EndSession, _) => StreamKind::HttpSse,
+            (OnEnd::Nothing, Some(_)) => StreamKind::Standalone,
+            (OnEnd::Nothing, None) => StreamKind::Resumed,
+        };
         let end = EndGuard {
             node: self.node.clone(),
             session: self.session.clone(),
@@ -197,6 +204,7 @@ impl Follow {
             sub,
             changes,
             _end: end,
+            _open: OpenStream::new(kind),
         };
         futures::stream::unfold(state, |mut st| async move {
             loop {
@@ -372,8 +380,23 @@ impl Follow {
 
     async fn on_session(&mut self, payload: &[u8]) {
         let mine = self.stream.to_string();
-        match Envelope::parse(payload) {
+        let Some((envelope, stamp)) = Envelope::parse_stamped(payload) else {
+            return;
+        };
+        match Some(envelope) {
             Some(Envelope::Event { stream, id, data }) if stream == mine => {
+                if let (Some(m), Some(sent)) = (crate::telemetry::metrics(), stamp.sent_us) {
+                    m.delivered(sent);
+                }
+                let span = match &stamp.traceparent {
+                    Some(tp) => crate::telemetry::traces::deliver_span(
+                        &self.node.id,
+                        &self.session.id,
+                        &mine,
+                        tp,
+                    ),
+                    None => tracing::Span::none(),
+                };
                 let Ok(id) = id.parse::<EventId>() else {
                     return;
                 };
@@ -382,7 +405,7 @@ impl Follow {
                     self.backfill().await;
                     return;
                 }
-                self.write(vec![(id, data)]);
+                span.in_scope(|| self.write(vec![(id, data)]));
             }
             Some(Envelope::Closed { stream }) if stream == mine => {
                 self.backfill().await;
@@ -424,6 +447,9 @@ impl Follow {
             .await;
         match appended {
             Ok(Owned::Appended(id)) => {
+                if let Some(m) = crate::telemetry::metrics() {
+                    m.appended(1);
+                }
                 if let Some(o) = self.owner.as_mut() {
                     o.cursor = o.cursor.max(broadcast.unwrap_or(0));
                 }

@@ -44,6 +44,9 @@ pub async fn sse(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     record.get_stream = Some(StreamId::Get.to_string());
     record.principal = super::principal(&req);
     node.sessions.create(record.clone()).await?;
+    if let Some(m) = crate::telemetry::metrics() {
+        m.session_opened(crate::telemetry::metrics::HTTP_SSE);
+    }
     let sub = node.bus.subscribe(&record.channel()).await?;
     let changes = node.bus.subscribe(BROADCAST).await?;
     let owner = super::stream::attach(&node, &record, StreamId::Get).await?;

@@ -135,9 +135,11 @@ pub async fn listen(node: &Arc<Node>, r: Request, slot: crate::limits::Slot) -> 
         Some(tag(ack)),
     );
     let first = futures::stream::iter([event(Message::Notification(ack))]);
+    let open =
+        crate::telemetry::metrics::OpenStream::new(crate::telemetry::metrics::StreamKind::Listen);
     let notices = futures::stream::unfold(
-        (sub, filter, tag),
-        move |(mut sub, filter, tag)| async move {
+        (sub, filter, tag, open),
+        move |(mut sub, filter, tag, open)| async move {
             loop {
                 match sub.next().await? {
                     Delivery::Message(p) => {
@@ -146,7 +148,10 @@ pub async fn listen(node: &Arc<Node>, r: Request, slot: crate::limits::Slot) -> 
                             .and_then(|e| filter.notification(e));
                         if let Some((method, params)) = notice {
                             let n = Notification::new(method, Some(tag(params)));
-                            return Some((event(Message::Notification(n)), (sub, filter, tag)));
+                            return Some((
+                                event(Message::Notification(n)),
+                                (sub, filter, tag, open),
+                            ));
                         }
                     }
                     // Change notices are hints to re-list; one missed in a gap has no log here.

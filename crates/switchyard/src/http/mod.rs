@@ -79,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/livez").route(web::get().to(livez)))
     .service(web::resource("/healthz").route(web::get().to(livez)))
     .service(web::resource("/readyz").route(web::get().to(readyz)))
+    .service(web::resource("/metrics").route(web::get().to(crate::telemetry::metrics::endpoint)))
     .configure(admin::routes);
 }
 

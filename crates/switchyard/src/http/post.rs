@@ -19,6 +19,8 @@ use crate::config::ResponseMode;
 use crate::dispatch::{self, dispatch};
 use crate::exchange::Out;
 use crate::node::Node;
+use crate::telemetry::traces;
+use tracing::Instrument as _;
 
 /// Handles `POST /mcp`.
 pub async fn handle(
@@ -43,7 +45,9 @@ pub async fn handle(
     let header_version = super::version_header(&req)?;
     let (messages, batch) = match body {
         Body::Single(Ok(Message::Request(r))) if r.is(Method::Initialize) => {
-            return initialize(&req, &node, r).await;
+            let version = r.param_str("protocolVersion").unwrap_or("").to_owned();
+            let span = traces::server_span(&req, &r, None, &version);
+            return initialize(&req, &node, r).instrument(span).await;
         }
         Body::Single(Err(invalid)) => {
             return Err(HttpError::bad_request(invalid.reason).with_id(invalid.id));
@@ -85,19 +89,35 @@ pub async fn handle(
     let mut works: Vec<crate::dispatch::Work> = Vec::new();
     let mut answers = false;
     let mut requests = Vec::new();
+    // The (last) request's span: its stream's writer runs in it, so the events it publishes
+    // carry its trace context.
+    let mut request_span = tracing::Span::none();
     for m in messages {
         match m {
             Ok(m) => {
-                if let Message::Request(r) = &m {
-                    answers = true;
-                    requests.push(r.id.clone());
+                let span = match &m {
+                    Message::Request(r) => {
+                        answers = true;
+                        requests.push(r.id.clone());
+                        traces::server_span(&req, r, Some(&session.id), &session.protocol_version)
+                    }
+                    _ => tracing::Span::none(),
+                };
+                if !span.is_none() {
+                    request_span = span.clone();
                 }
-                if let Some(work) = dispatch(&node, &session, m, &out).await? {
+                let work = dispatch(&node, &session, m, &out)
+                    .instrument(span.clone())
+                    .await?;
+                if let Some(work) = work {
                     let slot = slots.pop();
-                    works.push(Box::pin(async move {
-                        work.await;
-                        drop(slot);
-                    }));
+                    works.push(Box::pin(
+                        async move {
+                            work.await;
+                            drop(slot);
+                        }
+                        .instrument(span),
+                    ));
                 }
             }
             Err(invalid) => {
@@ -123,6 +143,7 @@ pub async fn handle(
         works,
         requests,
     )
+    .instrument(request_span)
     .await
 }
 
@@ -133,6 +154,7 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
         )
         .with_id(Some(r.id)));
     }
+    let op = crate::telemetry::metrics::Operation::start(&r.method, "");
     let json = |m: Message| {
         HttpResponse::Ok()
             .content_type("application/json")
@@ -140,7 +162,12 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
     };
     let (version, result) = match dispatch::initialize_result(node, &r) {
         Ok(ok) => ok,
-        Err(e) => return Ok(json(Message::Response(Response::error(Some(r.id), e)))),
+        Err(e) => {
+            if let Some(op) = op {
+                op.finish(crate::telemetry::metrics::code_label(e.code));
+            }
+            return Ok(json(Message::Response(Response::error(Some(r.id), e))));
+        }
     };
     if let Some(message) = dispatch::client_data_too_large(node, &r) {
         return Err(HttpError::from(Refusal::OverLimit {
@@ -153,6 +180,12 @@ async fn initialize(req: &HttpRequest, node: &Node, r: Request) -> Result<HttpRe
     let mut record = dispatch::new_record(id.clone(), Transport::StreamableHttp, version, &r);
     record.principal = super::principal(req);
     node.sessions.create(record).await?;
+    if let Some(m) = crate::telemetry::metrics() {
+        m.session_opened(crate::telemetry::metrics::STREAMABLE_HTTP);
+    }
+    if let Some(op) = op {
+        op.finish_as(version.as_str(), "");
+    }
     let mut resp = json(Message::Response(Response::result(r.id, result)));
     resp.headers_mut().insert(
         actix_web::http::header::HeaderName::from_static("mcp-session-id"),
@@ -225,7 +258,11 @@ async fn respond(
         primes,
         requests: serde_json::to_string(&requests).unwrap_or_default(),
     };
-    tasks.spawn(writer.run(first, rx, http));
+    tasks.spawn(
+        writer
+            .run(first, rx, http)
+            .instrument(tracing::Span::current()),
+    );
     Ok(response)
 }
 
@@ -249,6 +286,8 @@ impl Writer {
     /// another node ends the stream with an error instead of waiting forever. The lease also
     /// gives the epoch of the priming event (2025-11-25), sent first.
     async fn run(self, mut next: Option<Out>, mut rx: mpsc::Receiver<Out>, http: Sender) {
+        let _open =
+            crate::telemetry::metrics::OpenStream::new(crate::telemetry::metrics::StreamKind::Post);
         let mut http = Some(http);
         let lease = Duration::from_millis(self.node.config.session.producer_lease_ms);
         if let Some(epoch) = self.renew(lease).await

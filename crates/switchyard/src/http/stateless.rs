@@ -23,6 +23,7 @@ use super::{HttpError, Refusal, VERSION_HEADER};
 use crate::exchange::level_rank;
 use crate::mrtr::MrtrPeer;
 use crate::node::Node;
+use tracing::Instrument as _;
 
 /// Methods of the session eras that 2026-07-28 removed: 404 with `-32601`.
 const REMOVED: &[Method] = &[
@@ -122,7 +123,12 @@ pub async fn handle(
         Some(m) if REMOVED.contains(&m) => {
             Err(reject(&r.id, ErrorObject::method_not_found(m.as_str())))
         }
-        _ => Ok(run(node.clone(), r, meta, super::principal(req)).await),
+        _ => {
+            let span = crate::telemetry::traces::server_span(req, &r, None, stateless::VERSION);
+            Ok(run(node.clone(), r, meta, super::principal(req))
+                .instrument(span)
+                .await)
+        }
     }
 }
 
@@ -245,8 +251,9 @@ fn json_response(resp: &Response) -> HttpResponse {
 /// the result. Closing the connection cancels the request.
 async fn run(node: Arc<Node>, r: Request, meta: RequestMeta, principal: String) -> HttpResponse {
     let (out, mut rx) = mpsc::channel(switchyard_backend::OUTBOX);
-    node.tasks
-        .spawn(exchange(node.clone(), r, meta, principal, out));
+    node.tasks.spawn(
+        exchange(node.clone(), r, meta, principal, out).instrument(tracing::Span::current()),
+    );
     let first = match rx.recv().await {
         Some(Message::Response(resp)) => return json_response(&resp),
         Some(other) => other,
@@ -287,10 +294,12 @@ async fn exchange(
     out: mpsc::Sender<Message>,
 ) {
     let id = r.id.clone();
+    let mut op = crate::exchange::Timed::new(&r.method, stateless::VERSION);
     let name = stateless::expected_name(&r).flatten().map(str::to_owned);
     let answers = match take_answers(&node, &mut r, &principal, name.as_deref()) {
         Ok(a) => a,
         Err(e) => {
+            op.saw_outcome(&Err(e.clone()));
             let _ = out
                 .send(Message::Response(Response::error(Some(id), e)))
                 .await;
@@ -326,6 +335,7 @@ async fn exchange(
                     }
                 }
                 Some(Message::Response(mut resp)) => {
+                    op.saw_outcome(&resp.outcome);
                     if let Ok(result) = &mut resp.outcome {
                         complete(&node, &method, result);
                     }

@@ -57,8 +57,18 @@ pub async fn get(req: HttpRequest, node: NodeData) -> Result<HttpResponse, HttpE
     };
     let (replay, closed) = match &after {
         Some(id) => match node.log.read_after(&session.id, id).await {
-            Ok(r) => (r.events, r.closed),
-            Err(ReplayError::Gone) => return Err(gone()),
+            Ok(r) => {
+                if let Some(m) = crate::telemetry::metrics() {
+                    m.resumed(Some(r.events.len()));
+                }
+                (r.events, r.closed)
+            }
+            Err(ReplayError::Gone) => {
+                if let Some(m) = crate::telemetry::metrics() {
+                    m.resumed(None);
+                }
+                return Err(gone());
+            }
             Err(ReplayError::State(e)) => return Err(e.into()),
         },
         None => (Vec::new(), false),
@@ -142,6 +152,15 @@ pub async fn end_session(node: &Node, session: &SessionRecord) -> Result<(), Htt
             .await;
     }
     node.sessions.delete(&session.id).await?;
+    if let Some(m) = crate::telemetry::metrics() {
+        let era = match session.transport {
+            switchyard_state::Transport::HttpSse => crate::telemetry::metrics::HTTP_SSE,
+            _ => crate::telemetry::metrics::STREAMABLE_HTTP,
+        };
+        let now = crate::telemetry::metrics::unix_micros() / 1000;
+        let age = std::time::Duration::from_millis(now.saturating_sub(session.created_at_ms));
+        m.session_ended(era, age);
+    }
     node.bus
         .publish(&session.channel(), Envelope::Close.to_bytes())
         .await?;
